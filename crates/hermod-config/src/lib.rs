@@ -156,8 +156,8 @@ impl std::fmt::Display for Problem {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read settings file {path}: {source}; check the path given to --config")]
-    Read { path: PathBuf, source: std::io::Error },
+    #[error("cannot read settings file {path}: {cause}; check the path given to --config")]
+    Read { path: PathBuf, cause: std::io::Error },
     #[error("{path}: {}", problems.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("; "))]
     Invalid { path: PathBuf, problems: Vec<Problem> },
 }
@@ -246,7 +246,7 @@ impl Settings {
             return Ok(Settings::default());
         };
         let text = std::fs::read_to_string(path)
-            .map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+            .map_err(|cause| ConfigError::Read { path: path.to_path_buf(), cause })?;
         Settings::parse(&text).map_err(|problems| ConfigError::Invalid { path: path.to_path_buf(), problems })
     }
 

@@ -1,0 +1,293 @@
+//! The command line, as clap reads it.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Parser, Debug)]
+#[command(name = "hermod", version, about = "Hermod: e-mail hosting in one binary", propagate_version = true)]
+pub struct Cli {
+    /// Settings file (TOML). Without it: built-in defaults and ./hermod-data.
+    #[arg(long, global = true, env = "HERMOD_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run every listener (SMTP, submission, IMAP, web) until SIGTERM or SIGINT.
+    Serve,
+    /// Show or check settings.
+    #[command(subcommand)]
+    Config(ConfigCmd),
+    /// Hosted domains.
+    #[command(subcommand)]
+    Domain(DomainCmd),
+    /// Accounts (mailboxes) and their permissions.
+    #[command(subcommand)]
+    User(UserCmd),
+    /// Aliases: addresses that deliver to other addresses.
+    #[command(subcommand)]
+    Alias(AliasCmd),
+    /// Block and allow lists (system, domain and user scope).
+    #[command(subcommand)]
+    Filter(FilterCmd),
+    /// Plans and their daily send limits.
+    #[command(subcommand)]
+    Plan(PlanCmd),
+    /// Incoming Logs and outgoing (Track Deliveries) logs.
+    #[command(subcommand)]
+    Logs(LogsCmd),
+}
+
+#[derive(Args, Debug, Clone, Copy)]
+pub struct Json {
+    /// Print JSON for scripts.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ConfigCmd {
+    /// Print the effective settings (defaults filled in), each with its doc.
+    Show(Json),
+    /// Check a settings file: unknown keys and bad values, each with its line.
+    Check { file: PathBuf },
+    /// Print the settings reference (Markdown).
+    Reference,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum YesNo {
+    Yes,
+    No,
+}
+
+impl YesNo {
+    pub fn as_bool(self) -> bool {
+        self == YesNo::Yes
+    }
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Accept e-mails from everyone.
+    Everyone,
+    /// Accept e-mails from whitelist and address book only.
+    WhitelistOnly,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DomainCmd {
+    /// Host a new domain.
+    Add {
+        name: String,
+        /// Deliver to local mailboxes (yes) or to the domain's external MX (no).
+        #[arg(long, value_enum, default_value = "yes")]
+        local_delivery: YesNo,
+        /// The plan new accounts get.
+        #[arg(long, default_value = "basic")]
+        plan: String,
+    },
+    List(Json),
+    Show {
+        name: String,
+        #[command(flatten)]
+        json: Json,
+    },
+    /// Change a domain's settings.
+    Set {
+        name: String,
+        #[arg(long, value_enum)]
+        local_delivery: Option<YesNo>,
+        #[arg(long)]
+        plan: Option<String>,
+        #[arg(long, value_enum)]
+        filter_mode: Option<Mode>,
+        /// Allow S/MIME in webmail for this domain.
+        #[arg(long, value_enum)]
+        smime: Option<YesNo>,
+    },
+    /// Stop hosting a domain.
+    Remove {
+        name: String,
+        /// Also remove its accounts, their mail, rules and lists.
+        #[arg(long)]
+        with_accounts: bool,
+    },
+    /// Make an account an admin of a domain (or take it back with --revoke).
+    Admin {
+        name: String,
+        account: String,
+        #[arg(long)]
+        revoke: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UserCmd {
+    /// Create an account. The password is read from standard input, or prompted for.
+    Add {
+        address: String,
+        /// Display name.
+        #[arg(long, default_value = "")]
+        name: String,
+        /// Plan (default: the domain's default plan).
+        #[arg(long)]
+        plan: Option<String>,
+        /// Quota in bytes (default: limits.default_quota).
+        #[arg(long)]
+        quota: Option<u64>,
+    },
+    List {
+        #[arg(long)]
+        domain: Option<String>,
+        /// Only accounts whose address or name contains this.
+        #[arg(long)]
+        search: Option<String>,
+        #[command(flatten)]
+        json: Json,
+    },
+    /// Show an account with its send count for the last 24 hours against its limit.
+    Show {
+        address: String,
+        #[command(flatten)]
+        json: Json,
+    },
+    /// Change an account.
+    Set {
+        address: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        plan: Option<String>,
+        /// Messages per 24 hours for this account, or "none" to use the plan's.
+        #[arg(long, value_name = "N|none")]
+        send_limit: Option<String>,
+        #[arg(long)]
+        quota: Option<u64>,
+        #[arg(long, value_enum)]
+        enabled: Option<YesNo>,
+        #[arg(long, value_enum)]
+        filter_mode: Option<Mode>,
+    },
+    /// Set a new password, read from standard input or prompted for.
+    Passwd { address: String },
+    Remove { address: String },
+    /// "Send email as": addresses an account may send from.
+    #[command(subcommand)]
+    SendAs(SendAsCmd),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SendAsCmd {
+    Grant { account: String, address: String },
+    Revoke { account: String, address: String },
+    List {
+        account: String,
+        #[command(flatten)]
+        json: Json,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AliasCmd {
+    /// Make ALIAS deliver to TARGET (run again to add more targets).
+    Add { alias: String, target: String },
+    List {
+        #[arg(long)]
+        domain: Option<String>,
+        #[command(flatten)]
+        json: Json,
+    },
+    /// Remove an alias, or one of its targets.
+    Remove { alias: String, target: Option<String> },
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Block,
+    Allow,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ScopeArgs {
+    /// A domain's list (default: the operator's system list).
+    #[arg(long, conflicts_with = "user")]
+    pub domain: Option<String>,
+    /// A user's list.
+    #[arg(long)]
+    pub user: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum FilterCmd {
+    /// Add an entry: an address, a domain, or a suffix such as *.xyz.
+    Add {
+        kind: Kind,
+        pattern: String,
+        #[command(flatten)]
+        scope: ScopeArgs,
+    },
+    List {
+        #[command(flatten)]
+        scope: ScopeArgs,
+        /// Every scope.
+        #[arg(long, conflicts_with_all = ["domain", "user"])]
+        all: bool,
+        /// With --domain: include the lists of the domain's users.
+        #[arg(long, requires = "domain")]
+        include_users: bool,
+        #[arg(long, value_enum)]
+        kind: Option<Kind>,
+        /// Only entries containing this text.
+        #[arg(long)]
+        search: Option<String>,
+        #[command(flatten)]
+        json: Json,
+    },
+    /// Remove an entry by its id (see `hermod filter list`).
+    Remove { id: i64 },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PlanCmd {
+    List(Json),
+    /// Create a plan or change its daily send limit.
+    Set { name: String, daily_limit: u32 },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum LogsCmd {
+    /// The Incoming Logs: every attempt to deliver to a hosted domain.
+    Incoming {
+        #[arg(long)]
+        domain: Option<String>,
+        /// How far back: 30m, 24h, 7d, or a date (2026-12-01).
+        #[arg(long)]
+        since: Option<String>,
+        #[arg(long)]
+        sender: Option<String>,
+        #[arg(long)]
+        recipient: Option<String>,
+        /// accepted, rejected or deferred.
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+        #[command(flatten)]
+        json: Json,
+    },
+    /// Messages a user sent, each recipient with its delivery status.
+    Outgoing {
+        #[arg(long)]
+        user: String,
+        #[arg(long)]
+        since: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+        #[command(flatten)]
+        json: Json,
+    },
+}

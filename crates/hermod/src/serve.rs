@@ -1,0 +1,54 @@
+//! `hermod serve`: load settings, open the stores, start the listeners, stop on a signal.
+
+use anyhow::{Context, Result};
+use hermod_config::Settings;
+use hermod_store::FsBlobStore;
+
+use crate::commands::open_store;
+use crate::tls;
+
+pub async fn serve(settings: Settings) -> Result<()> {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .or_else(|_| tracing_subscriber::EnvFilter::try_new(&settings.log_level))
+        .context("log.level is not a valid filter")?;
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+
+    std::fs::create_dir_all(&settings.data_dir)
+        .with_context(|| format!("cannot create the data directory {}; check data_dir", settings.data_dir.display()))?;
+    let store = open_store(&settings).await?;
+    let blobs = FsBlobStore::open(settings.effective_blob_dir())?;
+    let (_tls, cert_path, origin) = tls::server_config(&settings)?;
+    match origin {
+        tls::Origin::Configured => tracing::info!(cert = %cert_path.display(), "using the configured certificate"),
+        tls::Origin::SelfSignedExisting => {
+            tracing::warn!(cert = %cert_path.display(), "using the self-signed certificate made earlier; set tls.cert and tls.key for a trusted one")
+        }
+        tls::Origin::SelfSignedNew => tracing::warn!(
+            cert = %cert_path.display(),
+            hostname = %settings.hostname,
+            "made a self-signed certificate; set tls.cert and tls.key for a trusted one"
+        ),
+    }
+    tracing::info!(
+        data_dir = %settings.data_dir.display(),
+        store = store.backend(),
+        blobs = %blobs.spool_dir().parent().map(|p| p.display().to_string()).unwrap_or_default(),
+        "hermod started"
+    );
+
+    wait_for_shutdown().await?;
+    tracing::info!("shutting down");
+    store.close().await;
+    Ok(())
+}
+
+async fn wait_for_shutdown() -> Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
+    let mut int = signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?;
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+    Ok(())
+}
