@@ -92,3 +92,13 @@ fn every_setting_is_documented() {
     let reference = Settings::reference();
     assert!(reference.contains("| `limits.max_recipients` | integer | `100` |"), "{reference}");
 }
+
+#[test]
+fn docs_settings_md_is_generated_from_the_table() {
+    let on_disk = include_str!("../../../docs/settings.md");
+    assert_eq!(
+        on_disk,
+        Settings::reference(),
+        "docs/settings.md is stale: run `cargo run -- config reference > docs/settings.md`"
+    );
+}
