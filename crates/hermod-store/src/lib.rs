@@ -20,6 +20,7 @@ pub mod password;
 mod schema;
 
 mod accounts;
+mod delivery;
 mod domains;
 mod filters;
 mod logs;
@@ -31,6 +32,7 @@ use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Row};
 
 pub use accounts::{AccountUpdate, NewAccount};
+pub use delivery::{Commit, QueueEntry};
 pub use blob::{BlobId, BlobStore, FsBlobStore};
 pub use dialect::{Dialect, Postgres, Sqlite};
 pub use domains::DomainUpdate;

@@ -62,21 +62,7 @@ impl Store {
         }
         let mut tx = self.writer.begin().await?;
         for e in entries {
-            sqlx::query(
-                "INSERT INTO incoming_log (at, client_ip, helo, sender, recipient, domain, subject, status, reply) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            )
-            .bind(e.at)
-            .bind(&e.client_ip)
-            .bind(&e.helo)
-            .bind(&e.sender)
-            .bind(&e.recipient)
-            .bind(&e.domain)
-            .bind(&e.subject)
-            .bind(e.status.as_str())
-            .bind(&e.reply)
-            .execute(&mut *tx)
-            .await?;
+            crate::delivery::insert_incoming(&mut tx, e).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -104,33 +90,8 @@ impl Store {
 
     /// Records a submitted message and its recipients; returns its id.
     pub async fn record_outgoing(&self, m: &NewOutgoing) -> Result<i64> {
-        let now = now_ms();
         let mut tx = self.writer.begin().await?;
-        let id: i64 = sqlx::query(
-            "INSERT INTO outgoing (account, at, sender, subject, size, counted) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-        )
-        .bind(m.account.to_string())
-        .bind(now)
-        .bind(&m.sender)
-        .bind(&m.subject)
-        .bind(m.size as i64)
-        .bind(i64::from(m.counted))
-        .fetch_one(&mut *tx)
-        .await?
-        .try_get("id")?;
-        for (rcpt, status, host) in &m.recipients {
-            sqlx::query(
-                "INSERT INTO outgoing_rcpt (message_id, recipient, status, host, reply, updated_at) \
-                 VALUES ($1, $2, $3, $4, NULL, $5) ON CONFLICT DO NOTHING",
-            )
-            .bind(id)
-            .bind(rcpt)
-            .bind(status.as_str())
-            .bind(host)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        }
+        let id = crate::delivery::insert_outgoing(&mut tx, m, now_ms()).await?;
         tx.commit().await?;
         Ok(id)
     }

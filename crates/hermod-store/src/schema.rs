@@ -8,7 +8,7 @@ use sqlx::Row;
 
 use crate::{Result, Store, StoreError, now_ms};
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, V1)];
+const MIGRATIONS: &[(i64, &str)] = &[(1, V1), (2, V2)];
 
 const V1: &str = r#"
 CREATE TABLE plans (
@@ -149,6 +149,26 @@ CREATE TABLE rules (
     UNIQUE (owner, name)
 );
 INSERT INTO plans (name, daily_limit) VALUES ('basic', 300), ('enhanced', 1200);
+"#;
+
+/// The outbound queue: one row per message and recipient (see ARCHITECTURE.md, "Queue").
+const V2: &str = r#"
+CREATE TABLE queue (
+    id {ID},
+    blob_id TEXT NOT NULL,
+    sender TEXT NOT NULL,
+    recipient TEXT NOT NULL,
+    domain TEXT NOT NULL,
+    outgoing_id BIGINT,
+    created_at BIGINT NOT NULL,
+    next_attempt BIGINT NOT NULL,
+    attempts BIGINT NOT NULL DEFAULT 0,
+    status TEXT NOT NULL DEFAULT 'queued',
+    last_reply TEXT,
+    lease_until BIGINT NOT NULL DEFAULT 0
+);
+CREATE INDEX queue_next ON queue(status, next_attempt);
+CREATE INDEX queue_blob ON queue(blob_id);
 "#;
 
 pub(crate) async fn migrate(store: &Store) -> Result<()> {

@@ -1,0 +1,215 @@
+//! Durable acceptance: a message's index rows, queue rows and log rows in one transaction.
+//!
+//! Many sessions' messages are committed together (group commit): the SMTP server collects
+//! the commits that arrive while the previous transaction is on disk and writes them in the
+//! next, so concurrent sessions share one fsync instead of each paying for their own.
+
+use hermod_model::{DeliveryStatus, EmailAddress, IncomingLogEntry};
+use sqlx::{Any, Row, Transaction};
+
+use crate::logs::NewOutgoing;
+use crate::{Result, Store, StoreError, now_ms};
+
+/// Everything that must be true once a message is acknowledged.
+#[derive(Debug, Clone)]
+pub struct Commit {
+    /// The stored (fsynced) body.
+    pub blob_id: String,
+    pub size: u64,
+    /// The envelope sender ("" for the null sender).
+    pub sender: String,
+    /// Local accounts that get the message in their INBOX.
+    pub local: Vec<EmailAddress>,
+    /// Recipients handed to the outbound queue, each with the domain whose MX gets it.
+    pub remote: Vec<EmailAddress>,
+    /// For an authenticated submission: the Track Deliveries record (recipients filled in here).
+    pub outgoing: Option<NewOutgoing>,
+    pub incoming_log: Vec<IncomingLogEntry>,
+}
+
+/// One row of the outbound queue.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct QueueEntry {
+    pub id: i64,
+    pub blob_id: String,
+    pub sender: String,
+    pub recipient: String,
+    pub domain: String,
+    pub outgoing_id: Option<i64>,
+    pub created_at: i64,
+    pub next_attempt: i64,
+    pub attempts: i64,
+    pub status: String,
+    pub last_reply: Option<String>,
+}
+
+impl Store {
+    /// Commits a batch in one transaction. If the batch fails, each commit is retried on its
+    /// own so one bad message cannot fail the others; the result is per commit.
+    pub async fn commit_batch(&self, batch: &[Commit]) -> Vec<Result<()>> {
+        let together = async {
+            let mut tx = self.writer.begin().await?;
+            for c in batch {
+                apply(&mut tx, c).await?;
+            }
+            tx.commit().await?;
+            Ok::<(), StoreError>(())
+        };
+        match together.await {
+            Ok(()) => batch.iter().map(|_| Ok(())).collect(),
+            Err(e) if batch.len() == 1 => vec![Err(e)],
+            Err(_) => {
+                let mut out = Vec::with_capacity(batch.len());
+                for c in batch {
+                    out.push(self.commit_one(c).await);
+                }
+                out
+            }
+        }
+    }
+
+    async fn commit_one(&self, c: &Commit) -> Result<()> {
+        let mut tx = self.writer.begin().await?;
+        apply(&mut tx, c).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn list_queue(&self) -> Result<Vec<QueueEntry>> {
+        let rows = sqlx::query(
+            "SELECT id, blob_id, sender, recipient, domain, outgoing_id, created_at, next_attempt, attempts, status, \
+             last_reply FROM queue ORDER BY created_at, id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(QueueEntry {
+                    id: r.try_get("id")?,
+                    blob_id: r.try_get("blob_id")?,
+                    sender: r.try_get("sender")?,
+                    recipient: r.try_get("recipient")?,
+                    domain: r.try_get("domain")?,
+                    outgoing_id: r.try_get("outgoing_id")?,
+                    created_at: r.try_get("created_at")?,
+                    next_attempt: r.try_get("next_attempt")?,
+                    attempts: r.try_get("attempts")?,
+                    status: r.try_get("status")?,
+                    last_reply: r.try_get("last_reply")?,
+                })
+            })
+            .collect()
+    }
+
+    /// The INBOX messages of an account: (uid, blob id), oldest first. For tests and tools.
+    pub async fn inbox_blobs(&self, account: &EmailAddress) -> Result<Vec<(u32, String)>> {
+        let rows = sqlx::query(
+            "SELECT m.uid, m.blob_id FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id \
+             WHERE b.account = $1 AND b.name = 'INBOX' ORDER BY m.uid",
+        )
+        .bind(account.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|r| Ok((r.try_get::<i64, _>("uid")? as u32, r.try_get("blob_id")?))).collect()
+    }
+}
+
+async fn apply(tx: &mut Transaction<'static, Any>, c: &Commit) -> Result<()> {
+    let now = now_ms();
+    for account in &c.local {
+        // UIDs only grow: the mailbox row hands out the next one and bumps MODSEQ in the same
+        // statement, inside the transaction that adds the message.
+        let row = sqlx::query(
+            "UPDATE mailboxes SET uidnext = uidnext + 1, highest_modseq = highest_modseq + 1 \
+             WHERE account = $1 AND name = 'INBOX' RETURNING id, uidnext - 1 AS uid, highest_modseq AS modseq",
+        )
+        .bind(account.to_string())
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or_else(|| StoreError::NotFound("mailbox", format!("INBOX of {account}")))?;
+        sqlx::query(
+            "INSERT INTO messages (mailbox_id, uid, modseq, flags, internal_date, size, blob_id) \
+             VALUES ($1, $2, $3, '', $4, $5, $6)",
+        )
+        .bind(row.try_get::<i64, _>("id")?)
+        .bind(row.try_get::<i64, _>("uid")?)
+        .bind(row.try_get::<i64, _>("modseq")?)
+        .bind(now)
+        .bind(c.size as i64)
+        .bind(&c.blob_id)
+        .execute(&mut **tx)
+        .await?;
+    }
+    let outgoing_id = match &c.outgoing {
+        Some(out) => Some(insert_outgoing(tx, out, now).await?),
+        None => None,
+    };
+    for rcpt in &c.remote {
+        sqlx::query(
+            "INSERT INTO queue (blob_id, sender, recipient, domain, outgoing_id, created_at, next_attempt, attempts, status) \
+             VALUES ($1, $2, $3, $4, $5, $6, $6, 0, $7)",
+        )
+        .bind(&c.blob_id)
+        .bind(&c.sender)
+        .bind(rcpt.to_string())
+        .bind(rcpt.domain().as_str())
+        .bind(outgoing_id)
+        .bind(now)
+        .bind(DeliveryStatus::Queued.as_str())
+        .execute(&mut **tx)
+        .await?;
+    }
+    for e in &c.incoming_log {
+        insert_incoming(tx, e).await?;
+    }
+    Ok(())
+}
+
+/// Writes a Track Deliveries record and its recipients; returns the record's id.
+pub(crate) async fn insert_outgoing(tx: &mut Transaction<'static, Any>, out: &NewOutgoing, now: i64) -> Result<i64> {
+    let id: i64 = sqlx::query(
+        "INSERT INTO outgoing (account, at, sender, subject, size, counted) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+    )
+    .bind(out.account.to_string())
+    .bind(now)
+    .bind(&out.sender)
+    .bind(&out.subject)
+    .bind(out.size as i64)
+    .bind(i64::from(out.counted))
+    .fetch_one(&mut **tx)
+    .await?
+    .try_get("id")?;
+    for (rcpt, status, host) in &out.recipients {
+        sqlx::query(
+            "INSERT INTO outgoing_rcpt (message_id, recipient, status, host, reply, updated_at) \
+             VALUES ($1, $2, $3, $4, NULL, $5) ON CONFLICT DO NOTHING",
+        )
+        .bind(id)
+        .bind(rcpt)
+        .bind(status.as_str())
+        .bind(host)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(id)
+}
+
+pub(crate) async fn insert_incoming(tx: &mut Transaction<'static, Any>, e: &IncomingLogEntry) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO incoming_log (at, client_ip, helo, sender, recipient, domain, subject, status, reply) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(e.at)
+    .bind(&e.client_ip)
+    .bind(&e.helo)
+    .bind(&e.sender)
+    .bind(&e.recipient)
+    .bind(&e.domain)
+    .bind(&e.subject)
+    .bind(e.status.as_str())
+    .bind(&e.reply)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
