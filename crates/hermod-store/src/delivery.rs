@@ -101,6 +101,19 @@ impl Store {
             .collect()
     }
 
+    /// How many messages an account's INBOX holds.
+    pub async fn inbox_count(&self, account: &EmailAddress) -> Result<u64> {
+        let n: i64 = sqlx::query(
+            "SELECT COUNT(*) AS n FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id \
+             WHERE b.account = $1 AND b.name = 'INBOX'",
+        )
+        .bind(account.to_string())
+        .fetch_one(&self.pool)
+        .await?
+        .try_get("n")?;
+        Ok(n.max(0) as u64)
+    }
+
     /// The INBOX messages of an account: (uid, blob id), oldest first. For tests and tools.
     pub async fn inbox_blobs(&self, account: &EmailAddress) -> Result<Vec<(u32, String)>> {
         let rows = sqlx::query(

@@ -39,6 +39,15 @@ pub enum Command {
     /// Incoming Logs and outgoing (Track Deliveries) logs.
     #[command(subcommand)]
     Logs(LogsCmd),
+    /// The outbound queue.
+    #[command(subcommand)]
+    Queue(QueueCmd),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum QueueCmd {
+    /// Every queued recipient with its state.
+    List(Json),
 }
 
 #[derive(Args, Debug, Clone, Copy)]

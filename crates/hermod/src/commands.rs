@@ -68,6 +68,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                 Command::Filter(cmd) => filter(&store, cmd).await,
                 Command::Plan(cmd) => plan(&store, cmd).await,
                 Command::Logs(cmd) => logs(&store, cmd).await,
+                Command::Queue(cmd) => queue(&store, cmd).await,
                 Command::Serve | Command::Config(_) => unreachable!("handled above"),
             };
             store.close().await;
@@ -225,12 +226,14 @@ async fn user(store: &Store, settings: &Settings, cmd: UserCmd) -> Result<()> {
             let sent = store.sent_since(&a.address, day_window_start()).await.explain()?;
             let send_as = store.list_send_as(&a.address).await.explain()?;
             let admin_of = store.admin_domains(&a.address).await.explain()?;
+            let inbox = store.inbox_count(&a.address).await.explain()?;
             if json.json {
                 let mut v = serde_json::to_value(&a)?;
                 v["daily_limit"] = limit.into();
                 v["sent_last_24h"] = sent.into();
                 v["send_as"] = serde_json::to_value(&send_as)?;
                 v["admin_of"] = serde_json::to_value(&admin_of)?;
+                v["inbox_messages"] = inbox.into();
                 print_json(&v);
             } else {
                 output::fields(&[
@@ -239,6 +242,7 @@ async fn user(store: &Store, settings: &Settings, cmd: UserCmd) -> Result<()> {
                     ("plan", a.plan.clone()),
                     ("sent in last 24h", format!("{sent} of {limit}{}", if a.send_limit_override.is_some() { " (account override)" } else { "" })),
                     ("quota", if a.quota_bytes == 0 { "unlimited".into() } else { format!("{} bytes", a.quota_bytes) }),
+                    ("inbox", format!("{inbox} messages")),
                     ("enabled", yes_no(a.enabled).into()),
                     ("filtering", a.filter_mode.as_str().into()),
                     ("send email as", send_as.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(", ")),
@@ -492,6 +496,33 @@ async fn logs(store: &Store, cmd: LogsCmd) -> Result<()> {
                                 r.reply.clone().unwrap_or_default(),
                             ]
                         })
+                    }),
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn queue(store: &Store, cmd: QueueCmd) -> Result<()> {
+    match cmd {
+        QueueCmd::List(Json { json }) => {
+            let entries = store.list_queue().await.explain()?;
+            if json {
+                print_json(&entries);
+            } else {
+                output::table(
+                    &["ID", "QUEUED", "SENDER", "RECIPIENT", "STATUS", "ATTEMPTS", "LAST REPLY"],
+                    entries.iter().map(|q| {
+                        vec![
+                            q.id.to_string(),
+                            output::time(q.created_at),
+                            if q.sender.is_empty() { "<>".into() } else { q.sender.clone() },
+                            q.recipient.clone(),
+                            q.status.clone(),
+                            q.attempts.to_string(),
+                            q.last_reply.clone().unwrap_or_default(),
+                        ]
                     }),
                 );
             }

@@ -22,6 +22,7 @@ impl Env {
         let dir = tempfile::tempdir().unwrap();
         let config = dir.path().join("hermod.toml");
         let mut text = format!("hostname = \"mail.test.example\"\ndata_dir = {:?}\n", dir.path().join("data").display().to_string());
+        text.push_str("[listen]\nsmtp = [\"127.0.0.1:0\"]\nsubmission = [\"127.0.0.1:0\"]\nsubmissions = [\"127.0.0.1:0\"]\n");
         if let Some(url) = store_url {
             text.push_str(&format!("[store]\nurl = {url:?}\n"));
         }
