@@ -56,9 +56,15 @@ class Raw:
         return self.reply()
 
     def closed(self):
+        """True when the server closes the connection (whatever it says first) within 5 s."""
         try:
             self.sock.settimeout(5)
-            return self.sock.recv(1) == b""
+            for _ in range(100):
+                if self.sock.recv(65536) == b"":
+                    return True
+            return False
+        except socket.timeout:
+            return False
         except (ConnectionError, OSError):
             return True
 
