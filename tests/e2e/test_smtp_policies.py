@@ -274,3 +274,28 @@ def test_local_delivery_no_goes_to_the_queue(hosted):
     queue = json.loads(hosted.cli("queue", "list", "--json").stdout)
     assert [q["recipient"] for q in queue] == ["not-yet-migrated@example.com"]
     assert hosted.inbox_count("ann@example.com") == 0
+
+
+def test_smtp_on_postgresql(make_server):
+    """The same server with its metadata in PostgreSQL (never skipped in CI)."""
+    import os
+    import uuid
+    base = os.environ.get("HERMOD_TEST_PG", "postgres://postgres@127.0.0.1:5432/test")
+    schema = "e2e_" + uuid.uuid4().hex[:12]
+    r = subprocess.run(["psql", base, "-q", "-c", f"CREATE SCHEMA {schema}"], capture_output=True, text=True)
+    if r.returncode != 0 and os.environ.get("HERMOD_SKIP_PG") == "1":
+        pytest.skip("PostgreSQL not reachable and HERMOD_SKIP_PG=1")
+    assert r.returncode == 0, f"PostgreSQL at {base} is not reachable: {r.stderr}"
+    s = make_server(settings=f'[store]\nurl = "{base}?options[search_path]={schema}"\n')
+    s.add_domain("example.com")
+    s.add_user("ann@example.com", "ann-password")
+    s.start()
+    with smtplib.SMTP("127.0.0.1", s.smtp_port) as smtp:
+        refused = smtp.sendmail("someone@remote.org", ["ann@example.com", "nobody@example.com"], message("on pg"))
+    assert list(refused) == ["nobody@example.com"]
+    with smtplib.SMTP_SSL("127.0.0.1", s.submissions_port, context=tls_context()) as smtp:
+        smtp.login("ann@example.com", "ann-password")
+        smtp.sendmail("ann@example.com", ["friend@elsewhere.net"], message("out", sender="ann@example.com"))
+    assert s.inbox_count("ann@example.com") == 1
+    assert s.user("ann@example.com")["sent_last_24h"] == 1
+    assert len(s.incoming_log("--domain", "example.com")) == 2

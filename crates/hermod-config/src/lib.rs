@@ -157,20 +157,34 @@ impl std::fmt::Display for Problem {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read settings file {path}: {cause}; check the path given to --config")]
-    Read { path: PathBuf, cause: std::io::Error },
+    Read {
+        path: PathBuf,
+        cause: std::io::Error,
+    },
     #[error("{path}: {}", problems.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("; "))]
-    Invalid { path: PathBuf, problems: Vec<Problem> },
+    Invalid {
+        path: PathBuf,
+        problems: Vec<Problem>,
+    },
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
-    text.as_bytes()[..offset.min(text.len())].iter().filter(|&&b| b == b'\n').count() + 1
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
 }
 
 /// Walks a parsed TOML table and yields each leaf (non-table) value with its dotted key.
 fn leaves<'a, 'i>(
     table: &'a DeTable<'i>,
     prefix: &str,
-    out: &mut Vec<(String, &'a toml::Spanned<DeValue<'i>>, std::ops::Range<usize>)>,
+    out: &mut Vec<(
+        String,
+        &'a toml::Spanned<DeValue<'i>>,
+        std::ops::Range<usize>,
+    )>,
 ) {
     for (key, value) in table.iter() {
         let full = if prefix.is_empty() {
@@ -179,7 +193,9 @@ fn leaves<'a, 'i>(
             format!("{prefix}.{}", key.get_ref())
         };
         match value.get_ref() {
-            DeValue::Table(inner) if !DEFS.iter().any(|d| d.key == full) => leaves(inner, &full, out),
+            DeValue::Table(inner) if !DEFS.iter().any(|d| d.key == full) => {
+                leaves(inner, &full, out)
+            }
             _ => out.push((full, value, key.span())),
         }
     }
@@ -193,7 +209,11 @@ fn closest(key: &str) -> Option<&'static str> {
         for (i, ca) in a.chars().enumerate() {
             let mut cur = vec![i + 1];
             for (j, cb) in b.iter().enumerate() {
-                cur.push((prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1));
+                cur.push(
+                    (prev[j] + usize::from(ca != *cb))
+                        .min(prev[j + 1] + 1)
+                        .min(cur[j] + 1),
+                );
             }
             prev = cur;
         }
@@ -224,8 +244,13 @@ impl Settings {
             match settings.set(&key, value.get_ref()) {
                 Ok(true) => {}
                 Ok(false) => {
-                    let hint = closest(&key).map(|k| format!(" (did you mean {k}?)")).unwrap_or_default();
-                    problems.push(Problem { line, message: format!("unknown setting {key}{hint}") });
+                    let hint = closest(&key)
+                        .map(|k| format!(" (did you mean {k}?)"))
+                        .unwrap_or_default();
+                    problems.push(Problem {
+                        line,
+                        message: format!("unknown setting {key}{hint}"),
+                    });
                 }
                 Err(why) => problems.push(Problem {
                     line: line_of(text, value.span().start),
@@ -235,9 +260,16 @@ impl Settings {
         }
         problems.sort_by_key(|p| p.line);
         if let Err(why) = settings.check() {
-            problems.push(Problem { line: 0, message: why });
+            problems.push(Problem {
+                line: 0,
+                message: why,
+            });
         }
-        if problems.is_empty() { Ok(settings) } else { Err(problems) }
+        if problems.is_empty() {
+            Ok(settings)
+        } else {
+            Err(problems)
+        }
     }
 
     /// Reads and parses a settings file; `None` means the built-in defaults.
@@ -245,9 +277,14 @@ impl Settings {
         let Some(path) = path else {
             return Ok(Settings::default());
         };
-        let text = std::fs::read_to_string(path)
-            .map_err(|cause| ConfigError::Read { path: path.to_path_buf(), cause })?;
-        Settings::parse(&text).map_err(|problems| ConfigError::Invalid { path: path.to_path_buf(), problems })
+        let text = std::fs::read_to_string(path).map_err(|cause| ConfigError::Read {
+            path: path.to_path_buf(),
+            cause,
+        })?;
+        Settings::parse(&text).map_err(|problems| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            problems,
+        })
     }
 
     /// Checks that need more than one setting.
@@ -302,7 +339,10 @@ impl Settings {
                 .ok()
                 .and_then(|t: toml::Table| t.get("v").cloned())
                 .unwrap_or(toml::Value::String(value.clone()));
-            map.insert(def.key.to_string(), serde_json::to_value(v).unwrap_or(serde_json::Value::Null));
+            map.insert(
+                def.key.to_string(),
+                serde_json::to_value(v).unwrap_or(serde_json::Value::Null),
+            );
         }
         serde_json::Value::Object(map)
     }
@@ -322,8 +362,19 @@ impl Settings {
              do not edit by hand.\n\n| key | type | default | what it does |\n|---|---|---|---|\n",
         );
         for (def, value) in Settings::default().entries() {
-            let value = if def.key == "hostname" { "the machine's host name".to_string() } else { format!("`{value}`") };
-            let _ = writeln!(out, "| `{}` | {} | {} | {} |", def.key, def.kind, value, def.doc.trim());
+            let value = if def.key == "hostname" {
+                "the machine's host name".to_string()
+            } else {
+                format!("`{value}`")
+            };
+            let _ = writeln!(
+                out,
+                "| `{}` | {} | {} | {} |",
+                def.key,
+                def.kind,
+                value,
+                def.doc.trim()
+            );
         }
         out
     }

@@ -32,8 +32,14 @@ command_timeout = 30
 "#;
     let s = Settings::parse(text).unwrap();
     assert_eq!(s.hostname, "mail.example.net");
-    assert_eq!(s.listen_http, vec!["127.0.0.1:8080".parse::<SocketAddr>().unwrap()]);
-    assert_eq!(s.effective_store_url(), "postgres://hermod@127.0.0.1/hermod");
+    assert_eq!(
+        s.listen_http,
+        vec!["127.0.0.1:8080".parse::<SocketAddr>().unwrap()]
+    );
+    assert_eq!(
+        s.effective_store_url(),
+        "postgres://hermod@127.0.0.1/hermod"
+    );
     assert_eq!(s.effective_blob_dir(), PathBuf::from("/srv/blobs"));
     assert_eq!(s.smtp_reply_profile, ReplyProfile::Rfc);
     assert_eq!(s.smtp_command_timeout, Duration::from_secs(30));
@@ -45,9 +51,18 @@ fn problems_name_their_line() {
     let problems = Settings::parse(text).unwrap_err();
     let shown: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
     assert_eq!(shown.len(), 3, "{shown:?}");
-    assert!(shown[0].starts_with("line 3: unknown setting listen.smpt (did you mean listen.smtp?)"), "{shown:?}");
-    assert!(shown[1].starts_with("line 4: bad value for listen.imap"), "{shown:?}");
-    assert!(shown[2].starts_with("line 6: bad value for smtp.reply_profile"), "{shown:?}");
+    assert!(
+        shown[0].starts_with("line 3: unknown setting listen.smpt (did you mean listen.smtp?)"),
+        "{shown:?}"
+    );
+    assert!(
+        shown[1].starts_with("line 4: bad value for listen.imap"),
+        "{shown:?}"
+    );
+    assert!(
+        shown[2].starts_with("line 6: bad value for smtp.reply_profile"),
+        "{shown:?}"
+    );
 }
 
 #[test]
@@ -62,12 +77,18 @@ fn wrong_types_are_refused() {
     for (text, why) in [
         ("[limits]\nmax_recipients = -1", "out of range"),
         ("[limits]\nmax_recipients = \"100\"", "expected an integer"),
-        ("[limits]\ncount_per_recipient = 1", "expected true or false"),
+        (
+            "[limits]\ncount_per_recipient = 1",
+            "expected true or false",
+        ),
         ("[smtp]\ncommand_timeout = 0", "out of range"),
         ("[tls]\ncert = \"/x.pem\"", "must be given together"),
     ] {
         let problems = Settings::parse(text).unwrap_err();
-        assert!(problems.iter().any(|p| p.message.contains(why)), "{text}: {problems:?}");
+        assert!(
+            problems.iter().any(|p| p.message.contains(why)),
+            "{text}: {problems:?}"
+        );
     }
 }
 
@@ -90,7 +111,10 @@ fn every_setting_is_documented() {
         assert!(!def.doc.trim().is_empty(), "{} has no doc", def.key);
     }
     let reference = Settings::reference();
-    assert!(reference.contains("| `limits.max_recipients` | integer | `100` |"), "{reference}");
+    assert!(
+        reference.contains("| `limits.max_recipients` | integer | `100` |"),
+        "{reference}"
+    );
 }
 
 #[test]

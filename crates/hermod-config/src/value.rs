@@ -21,13 +21,17 @@ fn quote(s: &str) -> String {
 
 fn integer(value: &DeValue<'_>) -> Result<i128, String> {
     match value {
-        DeValue::Integer(i) => i128::from_str_radix(i.as_str(), i.radix()).map_err(|e| e.to_string()),
+        DeValue::Integer(i) => {
+            i128::from_str_radix(i.as_str(), i.radix()).map_err(|e| e.to_string())
+        }
         other => Err(format!("expected an integer, found {}", other.type_str())),
     }
 }
 
 fn string<'a>(value: &'a DeValue<'_>) -> Result<&'a str, String> {
-    value.as_str().ok_or_else(|| format!("expected a string, found {}", value.type_str()))
+    value
+        .as_str()
+        .ok_or_else(|| format!("expected a string, found {}", value.type_str()))
 }
 
 impl SettingValue for String {
@@ -61,14 +65,21 @@ impl SettingValue for Option<PathBuf> {
         Ok((!s.is_empty()).then(|| PathBuf::from(s)))
     }
     fn to_toml(&self) -> String {
-        quote(&self.as_ref().map(|p| p.display().to_string()).unwrap_or_default())
+        quote(
+            &self
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+        )
     }
 }
 
 impl SettingValue for bool {
     const KIND: &'static str = "boolean";
     fn from_toml(value: &DeValue<'_>) -> Result<Self, String> {
-        value.as_bool().ok_or_else(|| format!("expected true or false, found {}", value.type_str()))
+        value
+            .as_bool()
+            .ok_or_else(|| format!("expected true or false, found {}", value.type_str()))
     }
     fn to_toml(&self) -> String {
         self.to_string()
@@ -114,15 +125,21 @@ impl SettingValue for Duration {
 impl SettingValue for Vec<SocketAddr> {
     const KIND: &'static str = "list of addresses";
     fn from_toml(value: &DeValue<'_>) -> Result<Self, String> {
-        let array = value
-            .as_array()
-            .ok_or_else(|| format!("expected a list like [\"0.0.0.0:25\"], found {}", value.type_str()))?;
+        let array = value.as_array().ok_or_else(|| {
+            format!(
+                "expected a list like [\"0.0.0.0:25\"], found {}",
+                value.type_str()
+            )
+        })?;
         array
             .iter()
             .map(|item| {
                 let s = string(item.get_ref())?;
-                s.parse::<SocketAddr>()
-                    .map_err(|_| format!("{s:?} is not an address with a port, like \"0.0.0.0:25\" or \"[::]:25\""))
+                s.parse::<SocketAddr>().map_err(|_| {
+                    format!(
+                        "{s:?} is not an address with a port, like \"0.0.0.0:25\" or \"[::]:25\""
+                    )
+                })
             })
             .collect()
     }
@@ -136,7 +153,8 @@ impl SettingValue for ReplyProfile {
     const KIND: &'static str = "\"faq\" or \"rfc\"";
     fn from_toml(value: &DeValue<'_>) -> Result<Self, String> {
         let s = string(value)?;
-        ReplyProfile::parse(s).ok_or_else(|| format!("{s:?} is not a reply profile; use \"faq\" or \"rfc\""))
+        ReplyProfile::parse(s)
+            .ok_or_else(|| format!("{s:?} is not a reply profile; use \"faq\" or \"rfc\""))
     }
     fn to_toml(&self) -> String {
         quote(self.as_str())

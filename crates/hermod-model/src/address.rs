@@ -17,9 +17,13 @@ pub enum AddressError {
     EmptyLocal(String),
     #[error("{0:?} is not an e-mail address: the part before '@' is longer than 64 bytes")]
     LocalTooLong(String),
-    #[error("{0:?} is not an e-mail address: the part before '@' has a character that needs quoting ({1:?})")]
+    #[error(
+        "{0:?} is not an e-mail address: the part before '@' has a character that needs quoting ({1:?})"
+    )]
     BadLocalChar(String, char),
-    #[error("{0:?} is not an e-mail address: dots may not start, end or repeat in the part before '@'")]
+    #[error(
+        "{0:?} is not an e-mail address: dots may not start, end or repeat in the part before '@'"
+    )]
     BadLocalDots(String),
     #[error("{0:?} is not a valid domain name: {1}")]
     BadDomain(String, &'static str),
@@ -46,7 +50,10 @@ impl DomainName {
         let ascii = idna::domain_to_ascii(trimmed)
             .map_err(|_| AddressError::BadDomain(input.into(), "it is not a valid IDN name"))?;
         if ascii.len() > 253 {
-            return Err(AddressError::BadDomain(input.into(), "it is longer than 253 characters"));
+            return Err(AddressError::BadDomain(
+                input.into(),
+                "it is longer than 253 characters",
+            ));
         }
         let labels: Vec<&str> = ascii.split('.').collect();
         if labels.len() < 2 {
@@ -57,23 +64,41 @@ impl DomainName {
         }
         for label in &labels {
             if label.is_empty() {
-                return Err(AddressError::BadDomain(input.into(), "it has an empty label"));
+                return Err(AddressError::BadDomain(
+                    input.into(),
+                    "it has an empty label",
+                ));
             }
             if label.len() > 63 {
-                return Err(AddressError::BadDomain(input.into(), "a label is longer than 63 characters"));
+                return Err(AddressError::BadDomain(
+                    input.into(),
+                    "a label is longer than 63 characters",
+                ));
             }
             if label.starts_with('-') || label.ends_with('-') {
-                return Err(AddressError::BadDomain(input.into(), "a label starts or ends with '-'"));
+                return Err(AddressError::BadDomain(
+                    input.into(),
+                    "a label starts or ends with '-'",
+                ));
             }
-            if !label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+            if !label
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            {
                 return Err(AddressError::BadDomain(
                     input.into(),
                     "only letters, digits and '-' are allowed in labels",
                 ));
             }
         }
-        if labels.last().is_some_and(|tld| tld.bytes().all(|b| b.is_ascii_digit())) {
-            return Err(AddressError::BadDomain(input.into(), "the top-level label is all digits"));
+        if labels
+            .last()
+            .is_some_and(|tld| tld.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return Err(AddressError::BadDomain(
+                input.into(),
+                "the top-level label is all digits",
+            ));
         }
         Ok(DomainName(ascii))
     }
@@ -133,17 +158,21 @@ impl EmailAddress {
             .strip_prefix('<')
             .and_then(|s| s.strip_suffix('>'))
             .unwrap_or(s);
-        let (local, domain) = s.rsplit_once('@').ok_or_else(|| AddressError::NoAt(input.into()))?;
+        let (local, domain) = s
+            .rsplit_once('@')
+            .ok_or_else(|| AddressError::NoAt(input.into()))?;
         if local.is_empty() {
             return Err(AddressError::EmptyLocal(input.into()));
         }
         if local.len() > 64 {
             return Err(AddressError::LocalTooLong(input.into()));
         }
-        if let Some(c) = local
-            .chars()
-            .find(|&c| !(c.is_alphanumeric() || c == '.' || ATEXT_SPECIALS.contains(c) || (!c.is_ascii() && !c.is_control() && !c.is_whitespace())))
-        {
+        if let Some(c) = local.chars().find(|&c| {
+            !(c.is_alphanumeric()
+                || c == '.'
+                || ATEXT_SPECIALS.contains(c)
+                || (!c.is_ascii() && !c.is_control() && !c.is_whitespace()))
+        }) {
             return Err(AddressError::BadLocalChar(input.into(), c));
         }
         if local.starts_with('.') || local.ends_with('.') || local.contains("..") {
@@ -153,7 +182,10 @@ impl EmailAddress {
             AddressError::BadDomain(_, why) => AddressError::BadDomain(input.into(), why),
             other => other,
         })?;
-        Ok(EmailAddress { local: local.to_lowercase(), domain })
+        Ok(EmailAddress {
+            local: local.to_lowercase(),
+            domain,
+        })
     }
 
     pub fn local(&self) -> &str {
@@ -167,7 +199,10 @@ impl EmailAddress {
     /// The local part without a `+detail` suffix (sub-addressing, RFC 5233).
     pub fn without_detail(&self) -> Option<EmailAddress> {
         let (base, _) = self.local.split_once('+')?;
-        (!base.is_empty()).then(|| EmailAddress { local: base.to_string(), domain: self.domain.clone() })
+        (!base.is_empty()).then(|| EmailAddress {
+            local: base.to_string(),
+            domain: self.domain.clone(),
+        })
     }
 
     /// True when the local part needs SMTPUTF8 to travel.
@@ -262,14 +297,28 @@ mod tests {
         let d = DomainName::parse("mail.example.com").unwrap();
         assert!(d.is_within(&DomainName::parse("example.com").unwrap()));
         assert!(!d.is_within(&DomainName::parse("le.com").unwrap()));
-        assert!(!DomainName::parse("badexample.com").unwrap().is_within(&DomainName::parse("example.com").unwrap()));
-        assert_eq!(DomainName::parse("xn--bcher-kva.example").unwrap().to_unicode(), "bücher.example");
+        assert!(
+            !DomainName::parse("badexample.com")
+                .unwrap()
+                .is_within(&DomainName::parse("example.com").unwrap())
+        );
+        assert_eq!(
+            DomainName::parse("xn--bcher-kva.example")
+                .unwrap()
+                .to_unicode(),
+            "bücher.example"
+        );
     }
 
     #[test]
     fn detail() {
         let a = EmailAddress::parse("bob+news@example.com").unwrap();
         assert_eq!(a.without_detail().unwrap().to_string(), "bob@example.com");
-        assert!(EmailAddress::parse("bob@example.com").unwrap().without_detail().is_none());
+        assert!(
+            EmailAddress::parse("bob@example.com")
+                .unwrap()
+                .without_detail()
+                .is_none()
+        );
     }
 }

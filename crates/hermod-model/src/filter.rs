@@ -45,14 +45,14 @@ impl FilterPattern {
         if s.contains('@') && !s.starts_with('@') {
             return Ok(FilterPattern::Address(EmailAddress::parse(s)?));
         }
-        Ok(FilterPattern::Domain(DomainName::parse(s.trim_start_matches('@'))?))
+        Ok(FilterPattern::Domain(DomainName::parse(
+            s.trim_start_matches('@'),
+        )?))
     }
 
     pub fn matches(&self, sender: &EmailAddress) -> bool {
         match self {
-            FilterPattern::Address(a) => {
-                a == sender || sender.without_detail().as_ref() == Some(a)
-            }
+            FilterPattern::Address(a) => a == sender || sender.without_detail().as_ref() == Some(a),
             FilterPattern::Domain(d) => sender.domain().is_within(d),
             FilterPattern::Suffix(suffix) => {
                 let dom = sender.domain().as_str();
@@ -162,7 +162,9 @@ impl FilterMode {
     pub fn parse(s: &str) -> Option<Self> {
         match s.to_ascii_lowercase().replace('-', "_").as_str() {
             "everyone" => Some(FilterMode::Everyone),
-            "whitelist_only" | "whitelist" | "whitelist_and_address_book" => Some(FilterMode::WhitelistOnly),
+            "whitelist_only" | "whitelist" | "whitelist_and_address_book" => {
+                Some(FilterMode::WhitelistOnly)
+            }
             _ => None,
         }
     }
@@ -222,8 +224,8 @@ impl RecipientFilter<'_> {
             Some(FilterKind::Block) => return Verdict::Blocked("domain"),
             None => {}
         }
-        let whitelist_only =
-            self.user_mode == FilterMode::WhitelistOnly || self.domain_mode == FilterMode::WhitelistOnly;
+        let whitelist_only = self.user_mode == FilterMode::WhitelistOnly
+            || self.domain_mode == FilterMode::WhitelistOnly;
         if whitelist_only && !self.sender_in_contacts {
             return Verdict::NotWhitelisted;
         }
@@ -258,7 +260,11 @@ mod tests {
             ("*.example.com", "x@example.com", false),
         ];
         for (pattern, sender, want) in table {
-            assert_eq!(p(pattern).matches(&a(sender)), want, "{pattern} vs {sender}");
+            assert_eq!(
+                p(pattern).matches(&a(sender)),
+                want,
+                "{pattern} vs {sender}"
+            );
         }
         assert_eq!(p("*.XYZ").to_string(), "*.xyz");
         assert_eq!(p("@Bad.COM").to_string(), "bad.com");
@@ -268,7 +274,10 @@ mod tests {
 
     #[test]
     fn system_allow_beats_system_block() {
-        let list = vec![(FilterKind::Block, p("*.xyz")), (FilterKind::Allow, p("good.xyz"))];
+        let list = vec![
+            (FilterKind::Block, p("*.xyz")),
+            (FilterKind::Allow, p("good.xyz")),
+        ];
         assert!(system_blocks(&list, &a("x@spam.xyz")));
         assert!(!system_blocks(&list, &a("x@good.xyz")));
         assert!(!system_blocks(&list, &a("x@fine.com")));
@@ -290,31 +299,88 @@ mod tests {
         };
         use FilterMode::*;
         // Nothing listed: everyone accepted.
-        assert_eq!(f(vec![], vec![], Everyone, Everyone, false), Verdict::Accept);
+        assert_eq!(
+            f(vec![], vec![], Everyone, Everyone, false),
+            Verdict::Accept
+        );
         // Domain block refuses.
-        assert_eq!(f(vec![], vec![(Block, p("shop.com"))], Everyone, Everyone, false), Verdict::Blocked("domain"));
+        assert_eq!(
+            f(
+                vec![],
+                vec![(Block, p("shop.com"))],
+                Everyone,
+                Everyone,
+                false
+            ),
+            Verdict::Blocked("domain")
+        );
         // The user's allow entry beats the domain's block (most specific scope decides).
         assert_eq!(
-            f(vec![(Allow, p("news@shop.com"))], vec![(Block, p("shop.com"))], Everyone, Everyone, false),
+            f(
+                vec![(Allow, p("news@shop.com"))],
+                vec![(Block, p("shop.com"))],
+                Everyone,
+                Everyone,
+                false
+            ),
             Verdict::Accept
         );
         // The user's block beats the domain's allow.
         assert_eq!(
-            f(vec![(Block, p("shop.com"))], vec![(Allow, p("shop.com"))], Everyone, Everyone, false),
+            f(
+                vec![(Block, p("shop.com"))],
+                vec![(Allow, p("shop.com"))],
+                Everyone,
+                Everyone,
+                false
+            ),
             Verdict::Blocked("user")
         );
         // Within one scope allow wins.
         assert_eq!(
-            f(vec![(Block, p("shop.com")), (Allow, p("news@shop.com"))], vec![], Everyone, Everyone, false),
+            f(
+                vec![(Block, p("shop.com")), (Allow, p("news@shop.com"))],
+                vec![],
+                Everyone,
+                Everyone,
+                false
+            ),
             Verdict::Accept
         );
         // Whitelist-only at either level refuses strangers...
-        assert_eq!(f(vec![], vec![], WhitelistOnly, Everyone, false), Verdict::NotWhitelisted);
-        assert_eq!(f(vec![], vec![], Everyone, WhitelistOnly, false), Verdict::NotWhitelisted);
+        assert_eq!(
+            f(vec![], vec![], WhitelistOnly, Everyone, false),
+            Verdict::NotWhitelisted
+        );
+        assert_eq!(
+            f(vec![], vec![], Everyone, WhitelistOnly, false),
+            Verdict::NotWhitelisted
+        );
         // ...but not contacts, nor senders on either allow list.
-        assert_eq!(f(vec![], vec![], WhitelistOnly, Everyone, true), Verdict::Accept);
-        assert_eq!(f(vec![], vec![(Allow, p("shop.com"))], WhitelistOnly, Everyone, false), Verdict::Accept);
+        assert_eq!(
+            f(vec![], vec![], WhitelistOnly, Everyone, true),
+            Verdict::Accept
+        );
+        assert_eq!(
+            f(
+                vec![],
+                vec![(Allow, p("shop.com"))],
+                WhitelistOnly,
+                Everyone,
+                false
+            ),
+            Verdict::Accept
+        );
         // A block entry still refuses a contact.
-        assert_eq!(f(vec![(Block, p("shop.com"))], vec![], Everyone, Everyone, true), Verdict::Blocked("user"));
+        assert_eq!(
+            f(
+                vec![(Block, p("shop.com"))],
+                vec![],
+                Everyone,
+                Everyone,
+                true
+            ),
+            Verdict::Blocked("user")
+        );
     }
 }

@@ -17,8 +17,14 @@ pub struct Plan {
 /// The plans every new installation starts with (the FAQ: Basic 300, Enhanced 1200).
 pub fn default_plans() -> Vec<Plan> {
     vec![
-        Plan { name: "basic".into(), daily_limit: 300 },
-        Plan { name: "enhanced".into(), daily_limit: 1200 },
+        Plan {
+            name: "basic".into(),
+            daily_limit: 300,
+        },
+        Plan {
+            name: "enhanced".into(),
+            daily_limit: 1200,
+        },
     ]
 }
 
@@ -26,7 +32,9 @@ pub fn default_plans() -> Vec<Plan> {
 pub fn valid_plan_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 32
-        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

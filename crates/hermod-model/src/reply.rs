@@ -105,26 +105,102 @@ impl Policy {
         use ReplyProfile::*;
         // (faq code, faq enhanced, rfc code, rfc enhanced, text, faq suffix)
         let (fc, fe, rc, re, text, suffix) = match self {
-            RelayDenied => (553, "5.7.1", 554, "5.7.1", "sorry, that domain isn't in my list of allowed rcpthosts", true),
+            RelayDenied => (
+                553,
+                "5.7.1",
+                554,
+                "5.7.1",
+                "sorry, that domain isn't in my list of allowed rcpthosts",
+                true,
+            ),
             RelayDeniedSubmission => match profile {
-                Faq => (553, "5.7.1", 0, "", "sorry, that domain isn't in my list of allowed rcpthosts", true),
+                Faq => (
+                    553,
+                    "5.7.1",
+                    0,
+                    "",
+                    "sorry, that domain isn't in my list of allowed rcpthosts",
+                    true,
+                ),
                 Rfc => (0, "", 530, "5.7.0", "Authentication required", true),
             },
-            SendAsDenied => (550, "5.7.1", 553, "5.7.1", "sorry, you can't send as this user", true),
-            TooManyRecipients => (551, "5.5.3", 452, "4.5.3", "sorry, maximum number of recipients reached", false),
-            DailyLimit => (462, "4.7.1", 451, "4.7.1", "Daily send limit reached. Please try again tomorrow", false),
-            TooBig => (552, "5.3.4", 552, "5.3.4", "sorry, that message size exceeds my databytes limit", true),
-            NoMailbox => (550, "5.1.1", 550, "5.1.1", "sorry, no mailbox here by that name", true),
-            Blacklisted => (550, "5.7.1", 550, "5.7.1", "sorry, you are blacklisted on this server", true),
-            NotWhitelisted => (552, "5.7.1", 550, "5.7.1", "sorry, you are blacklisted on this server", true),
-            SystemBlocked => (550, "5.7.1", 550, "5.7.1", "That sender cannot send mail here", true),
+            SendAsDenied => (
+                550,
+                "5.7.1",
+                553,
+                "5.7.1",
+                "sorry, you can't send as this user",
+                true,
+            ),
+            TooManyRecipients => (
+                551,
+                "5.5.3",
+                452,
+                "4.5.3",
+                "sorry, maximum number of recipients reached",
+                false,
+            ),
+            DailyLimit => (
+                462,
+                "4.7.1",
+                451,
+                "4.7.1",
+                "Daily send limit reached. Please try again tomorrow",
+                false,
+            ),
+            TooBig => (
+                552,
+                "5.3.4",
+                552,
+                "5.3.4",
+                "sorry, that message size exceeds my databytes limit",
+                true,
+            ),
+            NoMailbox => (
+                550,
+                "5.1.1",
+                550,
+                "5.1.1",
+                "sorry, no mailbox here by that name",
+                true,
+            ),
+            Blacklisted => (
+                550,
+                "5.7.1",
+                550,
+                "5.7.1",
+                "sorry, you are blacklisted on this server",
+                true,
+            ),
+            NotWhitelisted => (
+                552,
+                "5.7.1",
+                550,
+                "5.7.1",
+                "sorry, you are blacklisted on this server",
+                true,
+            ),
+            SystemBlocked => (
+                550,
+                "5.7.1",
+                550,
+                "5.7.1",
+                "That sender cannot send mail here",
+                true,
+            ),
             Timeout => (451, "4.4.2", 421, "4.4.2", "timeout", true),
         };
         let (code, enhanced) = match profile {
             Faq => (fc, fe),
             Rfc => (rc, re),
         };
-        Reply { code, enhanced, text, qmail_suffix: suffix, profile }
+        Reply {
+            code,
+            enhanced,
+            text,
+            qmail_suffix: suffix,
+            profile,
+        }
     }
 }
 
@@ -135,31 +211,77 @@ mod tests {
     #[test]
     fn faq_profile_is_the_faq_text() {
         let faq = |p: Policy| p.reply(ReplyProfile::Faq).line();
-        assert_eq!(faq(Policy::SendAsDenied), "550 sorry, you can't send as this user (#5.7.1)");
-        assert_eq!(faq(Policy::DailyLimit), "462 Daily send limit reached. Please try again tomorrow");
-        assert_eq!(faq(Policy::TooManyRecipients), "551 sorry, maximum number of recipients reached");
-        assert_eq!(faq(Policy::NoMailbox), "550 sorry, no mailbox here by that name (#5.1.1)");
-        assert_eq!(faq(Policy::Blacklisted), "550 sorry, you are blacklisted on this server (#5.7.1)");
-        assert_eq!(faq(Policy::NotWhitelisted), "552 sorry, you are blacklisted on this server (#5.7.1)");
-        assert_eq!(faq(Policy::SystemBlocked), "550 That sender cannot send mail here (#5.7.1)");
-        assert_eq!(faq(Policy::RelayDenied), "553 sorry, that domain isn't in my list of allowed rcpthosts (#5.7.1)");
+        assert_eq!(
+            faq(Policy::SendAsDenied),
+            "550 sorry, you can't send as this user (#5.7.1)"
+        );
+        assert_eq!(
+            faq(Policy::DailyLimit),
+            "462 Daily send limit reached. Please try again tomorrow"
+        );
+        assert_eq!(
+            faq(Policy::TooManyRecipients),
+            "551 sorry, maximum number of recipients reached"
+        );
+        assert_eq!(
+            faq(Policy::NoMailbox),
+            "550 sorry, no mailbox here by that name (#5.1.1)"
+        );
+        assert_eq!(
+            faq(Policy::Blacklisted),
+            "550 sorry, you are blacklisted on this server (#5.7.1)"
+        );
+        assert_eq!(
+            faq(Policy::NotWhitelisted),
+            "552 sorry, you are blacklisted on this server (#5.7.1)"
+        );
+        assert_eq!(
+            faq(Policy::SystemBlocked),
+            "550 That sender cannot send mail here (#5.7.1)"
+        );
+        assert_eq!(
+            faq(Policy::RelayDenied),
+            "553 sorry, that domain isn't in my list of allowed rcpthosts (#5.7.1)"
+        );
         assert_eq!(faq(Policy::Timeout), "451 timeout (#4.4.2)");
-        assert_eq!(faq(Policy::TooBig), "552 sorry, that message size exceeds my databytes limit (#5.3.4)");
+        assert_eq!(
+            faq(Policy::TooBig),
+            "552 sorry, that message size exceeds my databytes limit (#5.3.4)"
+        );
     }
 
     #[test]
     fn rfc_profile_codes() {
         let rfc = |p: Policy| p.reply(ReplyProfile::Rfc).line();
-        assert_eq!(rfc(Policy::SendAsDenied), "553 5.7.1 sorry, you can't send as this user");
-        assert_eq!(rfc(Policy::TooManyRecipients), "452 4.5.3 sorry, maximum number of recipients reached");
-        assert_eq!(rfc(Policy::DailyLimit), "451 4.7.1 Daily send limit reached. Please try again tomorrow");
-        assert_eq!(rfc(Policy::RelayDenied), "554 5.7.1 sorry, that domain isn't in my list of allowed rcpthosts");
-        assert_eq!(rfc(Policy::RelayDeniedSubmission), "530 5.7.0 Authentication required");
+        assert_eq!(
+            rfc(Policy::SendAsDenied),
+            "553 5.7.1 sorry, you can't send as this user"
+        );
+        assert_eq!(
+            rfc(Policy::TooManyRecipients),
+            "452 4.5.3 sorry, maximum number of recipients reached"
+        );
+        assert_eq!(
+            rfc(Policy::DailyLimit),
+            "451 4.7.1 Daily send limit reached. Please try again tomorrow"
+        );
+        assert_eq!(
+            rfc(Policy::RelayDenied),
+            "554 5.7.1 sorry, that domain isn't in my list of allowed rcpthosts"
+        );
+        assert_eq!(
+            rfc(Policy::RelayDeniedSubmission),
+            "530 5.7.0 Authentication required"
+        );
         assert_eq!(rfc(Policy::Timeout), "421 4.4.2 timeout");
         for p in ALL_POLICIES {
             let r = p.reply(ReplyProfile::Rfc);
             // RFC 3463: the enhanced code's class matches the reply's class.
-            assert_eq!(r.enhanced.as_bytes()[0], b'0' + (r.code / 100) as u8, "{p:?}");
+            assert_eq!(
+                r.enhanced.as_bytes()[0],
+                b'0' + (r.code / 100) as u8,
+                "{p:?}"
+            );
         }
     }
 }

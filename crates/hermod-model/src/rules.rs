@@ -24,12 +24,23 @@ pub struct Condition {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum Action {
-    Folder { folder: String },
-    Forward { to: String, keep_copy: bool },
+    Folder {
+        folder: String,
+    },
+    Forward {
+        to: String,
+        keep_copy: bool,
+    },
     Delete,
     MarkRead,
     Flag,
-    AutoReply { subject: String, body: String, start: Option<i64>, end: Option<i64>, interval_days: u32 },
+    AutoReply {
+        subject: String,
+        body: String,
+        start: Option<i64>,
+        end: Option<i64>,
+        interval_days: u32,
+    },
     Stop,
 }
 
@@ -58,8 +69,13 @@ pub fn check_rule_name(name: &str) -> Result<(), String> {
             name.replace(' ', "_")
         ));
     }
-    if let Some(c) = name.chars().find(|c| !(c.is_alphanumeric() || *c == '_' || *c == '-')) {
-        return Err(format!("rule name {name:?} contains {c:?}; use only letters, digits, '_' and '-'"));
+    if let Some(c) = name
+        .chars()
+        .find(|c| !(c.is_alphanumeric() || *c == '_' || *c == '-'))
+    {
+        return Err(format!(
+            "rule name {name:?} contains {c:?}; use only letters, digits, '_' and '-'"
+        ));
     }
     if name.chars().count() > 64 {
         return Err("a rule name is at most 64 characters".into());

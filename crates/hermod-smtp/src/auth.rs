@@ -54,7 +54,11 @@ pub struct AuthLimiter {
 
 impl AuthLimiter {
     pub fn new(max_failures: u32, lockout: Duration) -> AuthLimiter {
-        AuthLimiter { max_failures: max_failures.max(1), lockout, entries: Mutex::new(HashMap::new()) }
+        AuthLimiter {
+            max_failures: max_failures.max(1),
+            lockout,
+            entries: Mutex::new(HashMap::new()),
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
@@ -86,7 +90,11 @@ impl AuthLimiter {
         }
         let mut worst = 0;
         for key in keys {
-            let e = map.entry(key.to_string()).or_insert(Entry { failures: 0, last: now, blocked_until: None });
+            let e = map.entry(key.to_string()).or_insert(Entry {
+                failures: 0,
+                last: now,
+                blocked_until: None,
+            });
             if now.duration_since(e.last) > self.lockout {
                 e.failures = 0;
                 e.blocked_until = None;
@@ -116,7 +124,10 @@ mod tests {
     #[test]
     fn plain() {
         let b = encode_b64("\0ann@example.com\0secret");
-        assert_eq!(decode_plain(&b), Some(("ann@example.com".into(), "secret".into())));
+        assert_eq!(
+            decode_plain(&b),
+            Some(("ann@example.com".into(), "secret".into()))
+        );
         let b = encode_b64("ann@example.com\0ann@example.com\0secret");
         assert!(decode_plain(&b).is_some());
         let b = encode_b64("boss@example.com\0ann@example.com\0secret");

@@ -39,7 +39,11 @@ impl Committer {
     /// Commits durably; returns once the transaction is on disk.
     pub async fn commit(&self, commit: Commit) -> Result<(), String> {
         let (reply, wait) = oneshot::channel();
-        self.tx.send((commit, reply)).await.map_err(|_| "the committer has stopped".to_string())?;
-        wait.await.map_err(|_| "the committer has stopped".to_string())?
+        self.tx
+            .send((commit, reply))
+            .await
+            .map_err(|_| "the committer has stopped".to_string())?;
+        wait.await
+            .map_err(|_| "the committer has stopped".to_string())?
     }
 }

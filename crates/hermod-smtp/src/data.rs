@@ -41,7 +41,14 @@ pub struct DataSummary {
 
 impl DataDecoder {
     pub fn new(max_size: u64) -> DataDecoder {
-        DataDecoder { state: State::LineStart, max_size, size: 0, in_headers: true, line_head: Vec::with_capacity(9), received: 0 }
+        DataDecoder {
+            state: State::LineStart,
+            max_size,
+            size: 0,
+            in_headers: true,
+            line_head: Vec::with_capacity(9),
+            received: 0,
+        }
     }
 
     /// Decodes `input` into `out`. Returns how many input bytes were used and whether the
@@ -95,7 +102,9 @@ impl DataDecoder {
         if self.in_headers {
             if self.line_head == b"\r\n" {
                 self.in_headers = false;
-            } else if self.line_head.len() >= 9 && self.line_head[..9].eq_ignore_ascii_case(b"received:") {
+            } else if self.line_head.len() >= 9
+                && self.line_head[..9].eq_ignore_ascii_case(b"received:")
+            {
                 self.received += 1;
             }
             self.line_head.clear();
@@ -103,7 +112,11 @@ impl DataDecoder {
     }
 
     pub fn summary(&self) -> DataSummary {
-        DataSummary { size: self.size, too_big: self.size > self.max_size, received: self.received }
+        DataSummary {
+            size: self.size,
+            too_big: self.size > self.max_size,
+            received: self.received,
+        }
     }
 }
 
@@ -129,7 +142,10 @@ mod tests {
     #[test]
     fn unstuffing_and_end_in_any_chunking() {
         let cases: &[(&[u8], &[u8])] = &[
-            (b"Subject: x\r\n\r\nhello\r\n.\r\n", b"Subject: x\r\n\r\nhello\r\n"),
+            (
+                b"Subject: x\r\n\r\nhello\r\n.\r\n",
+                b"Subject: x\r\n\r\nhello\r\n",
+            ),
             (b"a\r\n..b\r\n.\r\n", b"a\r\n.b\r\n"),
             (b"..\r\n.\r\n", b".\r\n"),
             (b".\r\n", b""),
@@ -142,7 +158,12 @@ mod tests {
                 let (out, used, ended, _) = decode(input, chunk, 1 << 20);
                 assert!(ended, "{:?} chunk {chunk}", String::from_utf8_lossy(input));
                 assert_eq!(used, input.len());
-                assert_eq!(&out, want, "{:?} chunk {chunk}", String::from_utf8_lossy(input));
+                assert_eq!(
+                    &out,
+                    want,
+                    "{:?} chunk {chunk}",
+                    String::from_utf8_lossy(input)
+                );
             }
         }
     }

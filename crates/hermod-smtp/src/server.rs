@@ -42,9 +42,22 @@ pub struct Shared {
 }
 
 impl Shared {
-    pub fn new(store: Store, blobs: FsBlobStore, settings: Settings, tls: Option<Arc<rustls::ServerConfig>>, limiter: Arc<AuthLimiter>) -> Shared {
+    pub fn new(
+        store: Store,
+        blobs: FsBlobStore,
+        settings: Settings,
+        tls: Option<Arc<rustls::ServerConfig>>,
+        limiter: Arc<AuthLimiter>,
+    ) -> Shared {
         let committer = Committer::start(store.clone());
-        Shared { store, blobs, settings, tls: tls.map(TlsAcceptor::from), limiter, committer }
+        Shared {
+            store,
+            blobs,
+            settings,
+            tls: tls.map(TlsAcceptor::from),
+            limiter,
+            committer,
+        }
     }
 }
 
@@ -60,8 +73,16 @@ pub async fn start(shared: Arc<Shared>) -> Result<Listeners, String> {
     let mut plan = Vec::new();
     for (kind, addrs, key) in [
         (ListenerKind::Smtp, &s.listen_smtp, "listen.smtp"),
-        (ListenerKind::Submission, &s.listen_submission, "listen.submission"),
-        (ListenerKind::Submissions, &s.listen_submissions, "listen.submissions"),
+        (
+            ListenerKind::Submission,
+            &s.listen_submission,
+            "listen.submission",
+        ),
+        (
+            ListenerKind::Submissions,
+            &s.listen_submissions,
+            "listen.submissions",
+        ),
     ] {
         for addr in addrs {
             let listener = TcpListener::bind(addr).await.map_err(|e| {
@@ -148,7 +169,11 @@ async fn read_line(conn: &mut Conn, timeout: Duration) -> Line {
         }
         conn.consume(used);
         if done {
-            return if too_long { Line::TooLong } else { Line::Ok(line) };
+            return if too_long {
+                Line::TooLong
+            } else {
+                Line::Ok(line)
+            };
         }
     }
 }
@@ -161,7 +186,9 @@ async fn write(conn: &mut Conn, text: &str) -> bool {
 async fn handle(shared: Arc<Shared>, kind: ListenerKind, tcp: TcpStream, peer: SocketAddr) {
     let timeout = shared.settings.smtp_command_timeout;
     let stream: Box<dyn Stream> = if kind == ListenerKind::Submissions {
-        let Some(acceptor) = shared.tls.clone() else { return };
+        let Some(acceptor) = shared.tls.clone() else {
+            return;
+        };
         match tokio::time::timeout(timeout, acceptor.accept(tcp)).await {
             Ok(Ok(tls)) => Box::new(tls),
             _ => {
@@ -173,7 +200,12 @@ async fn handle(shared: Arc<Shared>, kind: ListenerKind, tcp: TcpStream, peer: S
         Box::new(tcp)
     };
     let mut conn: Conn = BufReader::with_capacity(16 * 1024, stream);
-    let mut session = Session::new(shared.clone(), kind, peer, kind == ListenerKind::Submissions);
+    let mut session = Session::new(
+        shared.clone(),
+        kind,
+        peer,
+        kind == ListenerKind::Submissions,
+    );
     tracing::debug!(session = %session.id, %peer, listener = ?kind, "connected");
     if !write(&mut conn, &session.greeting()).await {
         return;
@@ -209,7 +241,9 @@ async fn handle(shared: Arc<Shared>, kind: ListenerKind, tcp: TcpStream, peer: S
                 if !write(&mut conn, &r).await {
                     return;
                 }
-                let Some(acceptor) = shared.tls.clone() else { return };
+                let Some(acceptor) = shared.tls.clone() else {
+                    return;
+                };
                 // Anything the client pipelined after STARTTLS was sent in the clear: drop it
                 // (RFC 3207 §6, the STARTTLS command injection attack).
                 let inner = conn.into_inner();
@@ -229,12 +263,15 @@ async fn handle(shared: Arc<Shared>, kind: ListenerKind, tcp: TcpStream, peer: S
                 if !write(&mut conn, &r).await {
                     return;
                 }
-                let Some(reply) = receive_body(&shared, &mut conn, &mut session, timeout).await else {
+                let Some(reply) = receive_body(&shared, &mut conn, &mut session, timeout).await
+                else {
                     return;
                 };
                 let close = matches!(reply, Action::Close(_));
                 let text = match reply {
-                    Action::Reply(t) | Action::Close(t) | Action::Data(t) | Action::StartTls(t) => t,
+                    Action::Reply(t) | Action::Close(t) | Action::Data(t) | Action::StartTls(t) => {
+                        t
+                    }
                 };
                 if !write(&mut conn, &text).await || close {
                     return;
@@ -246,7 +283,12 @@ async fn handle(shared: Arc<Shared>, kind: ListenerKind, tcp: TcpStream, peer: S
 
 /// Streams the body to a spool file (hashing as it goes), stores it as a blob, and lets the
 /// session decide. `None` when the connection is gone (the transaction is forgotten).
-async fn receive_body(shared: &Shared, conn: &mut Conn, session: &mut Session, timeout: Duration) -> Option<Action> {
+async fn receive_body(
+    shared: &Shared,
+    conn: &mut Conn,
+    session: &mut Session,
+    timeout: Duration,
+) -> Option<Action> {
     let spool_dir = shared.blobs.spool_dir();
     let spool: PathBuf = spool_dir.join(format!("{}-{:08x}", session.id, rand::random::<u32>()));
     let cleanup = |path: PathBuf| async move {
@@ -332,5 +374,7 @@ async fn receive_body(shared: &Shared, conn: &mut Conn, session: &mut Session, t
 /// The decoded Subject of a message, from its first bytes.
 fn subject_of(head: &[u8]) -> Option<String> {
     let message = mail_parser::MessageParser::new().parse_headers(head)?;
-    message.subject().map(|s| s.chars().filter(|c| !c.is_control()).take(500).collect())
+    message
+        .subject()
+        .map(|s| s.chars().filter(|c| !c.is_control()).take(500).collect())
 }

@@ -11,10 +11,11 @@ use std::sync::Arc;
 
 use hermod_model::filter::{RecipientFilter, system_blocks};
 use hermod_model::{
-    DeliveryStatus, EmailAddress, FilterScope, IncomingLogEntry, LogStatus, Policy, ReplyProfile, Verdict,
+    DeliveryStatus, EmailAddress, FilterScope, IncomingLogEntry, LogStatus, Policy, ReplyProfile,
+    Verdict,
 };
 use hermod_store::{Commit, NewOutgoing, day_window_start, now_ms};
-use smtp_proto::{Request, AUTH_LOGIN, AUTH_PLAIN};
+use smtp_proto::{AUTH_LOGIN, AUTH_PLAIN, Request};
 
 use crate::auth;
 use crate::data::DataSummary;
@@ -134,7 +135,10 @@ impl Session {
     fn error(&mut self, reply: String) -> Action {
         self.errors += 1;
         if self.errors >= MAX_ERRORS {
-            return Action::Close(format!("{reply}{}", self.reply(421, "4.7.0", "too many errors, closing connection")));
+            return Action::Close(format!(
+                "{reply}{}",
+                self.reply(421, "4.7.0", "too many errors, closing connection")
+            ));
         }
         Action::Reply(reply)
     }
@@ -153,20 +157,37 @@ impl Session {
             Request::Helo { host } => self.hello(host, false),
             Request::Lhlo { .. } => self.error(self.reply(500, "5.5.1", "LHLO is for LMTP")),
             Request::StartTls => self.starttls(),
-            Request::Auth { mechanism, initial_response } => self.auth(mechanism, initial_response).await,
+            Request::Auth {
+                mechanism,
+                initial_response,
+            } => self.auth(mechanism, initial_response).await,
             Request::Mail { from } => self.mail(from).await,
             Request::Rcpt { to } => self.rcpt(to).await,
             Request::Data => self.data(),
-            Request::Bdat { .. } => self.error(self.reply(502, "5.5.1", "BDAT is not offered here; use DATA")),
+            Request::Bdat { .. } => {
+                self.error(self.reply(502, "5.5.1", "BDAT is not offered here; use DATA"))
+            }
             Request::Rset => {
                 self.tx = None;
                 Action::Reply(self.reply(250, "2.0.0", "flushed"))
             }
             Request::Noop { .. } => Action::Reply(self.reply(250, "2.0.0", "ok")),
-            Request::Quit => Action::Close(format!("221 {} closing connection\r\n", self.shared.settings.hostname)),
-            Request::Vrfy { .. } => Action::Reply(self.reply(252, "2.5.2", "send some mail, I'll try my best")),
-            Request::Help { .. } => Action::Reply(self.reply(214, "2.0.0", "see https://www.rfc-editor.org/rfc/rfc5321")),
-            Request::Expn { .. } | Request::Etrn { .. } | Request::Atrn { .. } | Request::Burl { .. } => {
+            Request::Quit => Action::Close(format!(
+                "221 {} closing connection\r\n",
+                self.shared.settings.hostname
+            )),
+            Request::Vrfy { .. } => {
+                Action::Reply(self.reply(252, "2.5.2", "send some mail, I'll try my best"))
+            }
+            Request::Help { .. } => Action::Reply(self.reply(
+                214,
+                "2.0.0",
+                "see https://www.rfc-editor.org/rfc/rfc5321",
+            )),
+            Request::Expn { .. }
+            | Request::Etrn { .. }
+            | Request::Atrn { .. }
+            | Request::Burl { .. } => {
                 self.error(self.reply(502, "5.5.1", "command not implemented"))
             }
         }
@@ -179,9 +200,15 @@ impl Session {
             E::InvalidSenderAddress => self.reply(501, "5.1.7", "bad sender address syntax"),
             E::InvalidRecipientAddress => self.reply(501, "5.1.3", "bad recipient address syntax"),
             E::SyntaxError { syntax } => self.reply(501, "5.5.4", &format!("syntax: {syntax}")),
-            E::InvalidParameter { param } => self.reply(501, "5.5.4", &format!("invalid parameter {param}")),
+            E::InvalidParameter { param } => {
+                self.reply(501, "5.5.4", &format!("invalid parameter {param}"))
+            }
             E::UnsupportedParameter { param } => {
-                let param: String = param.chars().filter(|c| c.is_ascii_graphic()).take(40).collect();
+                let param: String = param
+                    .chars()
+                    .filter(|c| c.is_ascii_graphic())
+                    .take(40)
+                    .collect();
                 self.reply(555, "5.5.4", &format!("unsupported parameter {param}"))
             }
             E::NeedsMoreData { .. } | E::ResponseTooLong | E::InvalidResponse { .. } => {
@@ -206,7 +233,11 @@ impl Session {
         if !esmtp {
             return Action::Reply(format!("250 {name}\r\n"));
         }
-        let mut lines = vec![name.clone(), "PIPELINING".into(), format!("SIZE {}", self.shared.settings.limits_max_message_size)];
+        let mut lines = vec![
+            name.clone(),
+            "PIPELINING".into(),
+            format!("SIZE {}", self.shared.settings.limits_max_message_size),
+        ];
         lines.push("8BITMIME".into());
         lines.push("SMTPUTF8".into());
         if self.profile() == ReplyProfile::Rfc {
@@ -244,10 +275,18 @@ impl Session {
             return self.error(self.reply(503, "5.5.1", "already authenticated"));
         }
         if self.tx.is_some() {
-            return self.error(self.reply(503, "5.5.1", "AUTH is not allowed during a mail transaction"));
+            return self.error(self.reply(
+                503,
+                "5.5.1",
+                "AUTH is not allowed during a mail transaction",
+            ));
         }
         if !self.auth_offered() {
-            return self.error(self.reply(538, "5.7.11", "encryption required: use STARTTLS first, or port 465"));
+            return self.error(self.reply(
+                538,
+                "5.7.11",
+                "encryption required: use STARTTLS first, or port 465",
+            ));
         }
         match mechanism {
             AUTH_PLAIN if initial.is_empty() => {
@@ -267,7 +306,9 @@ impl Session {
                 }
                 None => self.error(self.reply(501, "5.5.2", "bad base64")),
             },
-            _ => self.error(self.reply(504, "5.5.4", "mechanism not supported; use PLAIN or LOGIN")),
+            _ => {
+                self.error(self.reply(504, "5.5.4", "mechanism not supported; use PLAIN or LOGIN"))
+            }
         }
     }
 
@@ -304,10 +345,20 @@ impl Session {
         let limiter = &self.shared.limiter;
         if limiter.check(&keys).is_err() {
             tracing::warn!(session = %self.id, ip = %self.peer.ip(), login = %login, "login refused: too many failures");
-            return Action::Close(self.reply(421, "4.7.0", "too many failed logins, try again later"));
+            return Action::Close(self.reply(
+                421,
+                "4.7.0",
+                "too many failed logins, try again later",
+            ));
         }
         let account = match EmailAddress::parse(&login) {
-            Ok(address) => self.shared.store.verify_login(&address, &password).await.ok().flatten(),
+            Ok(address) => self
+                .shared
+                .store
+                .verify_login(&address, &password)
+                .await
+                .ok()
+                .flatten(),
             Err(_) => None,
         };
         match account {
@@ -378,7 +429,11 @@ impl Session {
                 Err(e) => return self.temp_failure(e),
             }
         }
-        self.tx = Some(Transaction { sender, sender_raw: from.address, recipients: Vec::new() });
+        self.tx = Some(Transaction {
+            sender,
+            sender_raw: from.address,
+            recipients: Vec::new(),
+        });
         Action::Reply(self.reply(250, "2.1.0", "ok"))
     }
 
@@ -395,7 +450,14 @@ impl Session {
     }
 
     async fn log_rejection(&self, sender: &str, recipient: &str, domain: &str, reply: &str) {
-        let entry = self.log_entry(sender, recipient, domain, None, LogStatus::Rejected, reply.trim_end());
+        let entry = self.log_entry(
+            sender,
+            recipient,
+            domain,
+            None,
+            LogStatus::Rejected,
+            reply.trim_end(),
+        );
         if let Err(e) = self.shared.store.log_incoming(&[entry]).await {
             tracing::error!(session = %self.id, error = %e, "cannot write the incoming log");
         }
@@ -448,7 +510,11 @@ impl Session {
         let Some(domain) = domain else {
             // Not hosted here: only authenticated users may relay.
             if self.authenticated.is_some() {
-                return self.accept_rcpt(Recipient { targets: vec![Target::Remote(address.clone())], address, hosted_domain: None });
+                return self.accept_rcpt(Recipient {
+                    targets: vec![Target::Remote(address.clone())],
+                    address,
+                    hosted_domain: None,
+                });
             }
             let policy = if self.kind != ListenerKind::Smtp && self.profile() == ReplyProfile::Rfc {
                 Policy::RelayDeniedSubmission
@@ -469,7 +535,10 @@ impl Session {
         }
         let lookup = async {
             if let Some(account) = store.find_account(&address).await? {
-                return Ok::<_, hermod_store::StoreError>(Some((Some(account), vec![Target::Local(address.clone())])));
+                return Ok::<_, hermod_store::StoreError>(Some((
+                    Some(account),
+                    vec![Target::Local(address.clone())],
+                )));
             }
             let alias = match store.alias_targets(&address).await? {
                 Some(t) => Some(t),
@@ -483,14 +552,20 @@ impl Session {
                     None => None,
                 },
             };
-            let Some(targets) = alias else { return Ok(None) };
+            let Some(targets) = alias else {
+                return Ok(None);
+            };
             let mut out = Vec::new();
             for t in targets {
                 let local = match store.find_domain(t.domain()).await? {
                     Some(d) if d.local_delivery => store.find_account(&t).await?.is_some(),
                     _ => false,
                 };
-                out.push(if local { Target::Local(t) } else { Target::Remote(t) });
+                out.push(if local {
+                    Target::Local(t)
+                } else {
+                    Target::Remote(t)
+                });
             }
             Ok(Some((None, out)))
         };
@@ -498,24 +573,35 @@ impl Session {
             Ok(Some(found)) => found,
             Ok(None) => {
                 let reply = self.policy(Policy::NoMailbox);
-                self.log_rejection(&sender_raw, &address.to_string(), &domain_name, &reply).await;
+                self.log_rejection(&sender_raw, &address.to_string(), &domain_name, &reply)
+                    .await;
                 return self.error(reply);
             }
             Err(e) => return self.temp_failure(e),
         };
         if let Some(account) = account.as_ref().filter(|a| !a.enabled) {
             let reply = self.reply(550, "5.2.1", "sorry, this mailbox is disabled");
-            self.log_rejection(&sender_raw, &account.address.to_string(), &domain_name, &reply).await;
+            self.log_rejection(
+                &sender_raw,
+                &account.address.to_string(),
+                &domain_name,
+                &reply,
+            )
+            .await;
             return self.error(reply);
         }
         // Filtering: the recipient's and its domain's lists, then the accept policy. Mail from
         // the null sender (bounces) has no sender to judge.
         if let Some(sender) = &sender {
             let verdict = async {
-                let domain_entries = store.list_entries(&FilterScope::Domain(domain.name.clone())).await?;
+                let domain_entries = store
+                    .list_entries(&FilterScope::Domain(domain.name.clone()))
+                    .await?;
                 let (user_entries, user_mode, in_contacts) = match &account {
                     Some(a) => (
-                        store.list_entries(&FilterScope::User(a.address.clone())).await?,
+                        store
+                            .list_entries(&FilterScope::User(a.address.clone()))
+                            .await?,
                         a.filter_mode,
                         store.is_contact(&a.address, sender).await?,
                     ),
@@ -540,11 +626,16 @@ impl Session {
             };
             if let Some(policy) = policy {
                 let reply = self.policy(policy);
-                self.log_rejection(&sender_raw, &address.to_string(), &domain_name, &reply).await;
+                self.log_rejection(&sender_raw, &address.to_string(), &domain_name, &reply)
+                    .await;
                 return self.error(reply);
             }
         }
-        self.accept_rcpt(Recipient { address, targets, hosted_domain: Some(domain_name) })
+        self.accept_rcpt(Recipient {
+            address,
+            targets,
+            hosted_domain: Some(domain_name),
+        })
     }
 
     fn accept_rcpt(&mut self, rcpt: Recipient) -> Action {
@@ -557,7 +648,9 @@ impl Session {
     fn data(&mut self) -> Action {
         match &self.tx {
             None => self.error(self.reply(503, "5.5.1", "MAIL first")),
-            Some(tx) if tx.recipients.is_empty() => self.error(self.reply(554, "5.5.1", "no valid recipients")),
+            Some(tx) if tx.recipients.is_empty() => {
+                self.error(self.reply(554, "5.5.1", "no valid recipients"))
+            }
             Some(_) => Action::Data("354 go ahead, end with <CRLF>.<CRLF>\r\n".into()),
         }
     }
@@ -591,7 +684,12 @@ impl Session {
     }
 
     /// After the body: refuse it, or commit it durably and say 250.
-    pub async fn finish_data(&mut self, blob_id: Option<String>, summary: DataSummary, subject: Option<String>) -> Action {
+    pub async fn finish_data(
+        &mut self,
+        blob_id: Option<String>,
+        summary: DataSummary,
+        subject: Option<String>,
+    ) -> Action {
         let Some(tx) = self.tx.take() else {
             return self.error(self.reply(503, "5.5.1", "MAIL first"));
         };
@@ -619,7 +717,14 @@ impl Session {
             .iter()
             .filter_map(|r| {
                 let domain = r.hosted_domain.as_deref()?;
-                Some(self.log_entry(&tx.sender_raw, &r.address.to_string(), domain, subject.clone(), LogStatus::Accepted, reply.trim_end()))
+                Some(self.log_entry(
+                    &tx.sender_raw,
+                    &r.address.to_string(),
+                    domain,
+                    subject.clone(),
+                    LogStatus::Accepted,
+                    reply.trim_end(),
+                ))
             })
             .collect();
         let outgoing = self.authenticated.as_ref().map(|account| NewOutgoing {
@@ -627,21 +732,37 @@ impl Session {
             sender: tx.sender_raw.clone(),
             subject: subject.clone(),
             size: summary.size,
-            counted: if self.shared.settings.limits_count_per_recipient { tx.recipients.len() as u32 } else { 1 },
+            counted: if self.shared.settings.limits_count_per_recipient {
+                tx.recipients.len() as u32
+            } else {
+                1
+            },
             recipients: tx
                 .recipients
                 .iter()
                 .map(|r| {
                     let local = r.targets.iter().all(|t| matches!(t, Target::Local(_)));
                     if local {
-                        (r.address.to_string(), DeliveryStatus::Delivered, Some("local".to_string()))
+                        (
+                            r.address.to_string(),
+                            DeliveryStatus::Delivered,
+                            Some("local".to_string()),
+                        )
                     } else {
                         (r.address.to_string(), DeliveryStatus::Queued, None)
                     }
                 })
                 .collect(),
         });
-        let commit = Commit { blob_id, size: summary.size, sender: tx.sender_raw.clone(), local, remote, outgoing, incoming_log };
+        let commit = Commit {
+            blob_id,
+            size: summary.size,
+            sender: tx.sender_raw.clone(),
+            local,
+            remote,
+            outgoing,
+            incoming_log,
+        };
         match self.shared.committer.commit(commit).await {
             Ok(()) => {
                 tracing::info!(session = %self.id, from = %tx.sender_raw, rcpts = tx.recipients.len(), size = summary.size, "accepted");

@@ -1,8 +1,8 @@
 //! Accounts, aliases and "Send email as" grants.
 
 use hermod_model::{Account, Alias, DEFAULT_FOLDERS, DomainName, EmailAddress, FilterMode};
-use sqlx::{AssertSqlSafe, Row};
 use sqlx::any::AnyRow;
+use sqlx::{AssertSqlSafe, Row};
 
 use crate::error::is_unique_violation;
 use crate::{Result, Store, StoreError, get_bool, get_parsed, now_ms, password};
@@ -39,10 +39,14 @@ fn account_from_row(row: &AnyRow) -> Result<Account> {
         display_name: row.try_get("display_name")?,
         password_hash: row.try_get("password_hash")?,
         plan: row.try_get("plan")?,
-        send_limit_override: row.try_get::<Option<i64>, _>("send_limit_override")?.map(|n| n as u32),
+        send_limit_override: row
+            .try_get::<Option<i64>, _>("send_limit_override")?
+            .map(|n| n as u32),
         quota_bytes: row.try_get::<i64, _>("quota_bytes")? as u64,
         enabled: get_bool(row, "enabled")?,
-        filter_mode: get_parsed(row, "filter_mode", |s| FilterMode::parse(s).ok_or("unknown filter mode"))?,
+        filter_mode: get_parsed(row, "filter_mode", |s| {
+            FilterMode::parse(s).ok_or("unknown filter mode")
+        })?,
         created_at: row.try_get("created_at")?,
     })
 }
@@ -80,7 +84,9 @@ impl Store {
         .execute(&mut *tx)
         .await;
         match inserted {
-            Err(e) if is_unique_violation(&e) => return Err(StoreError::Exists("user", new.address.to_string())),
+            Err(e) if is_unique_violation(&e) => {
+                return Err(StoreError::Exists("user", new.address.to_string()));
+            }
             Err(e) => return Err(e.into()),
             Ok(_) => {}
         }
@@ -101,20 +107,35 @@ impl Store {
     }
 
     pub async fn get_account(&self, address: &EmailAddress) -> Result<Account> {
-        self.find_account(address).await?.ok_or_else(|| StoreError::NotFound("user", address.to_string()))
+        self.find_account(address)
+            .await?
+            .ok_or_else(|| StoreError::NotFound("user", address.to_string()))
     }
 
     pub async fn find_account(&self, address: &EmailAddress) -> Result<Option<Account>> {
-        let row = sqlx::query(AssertSqlSafe(format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE address = $1")))
-            .bind(address.to_string())
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE address = $1"
+        )))
+        .bind(address.to_string())
+        .fetch_optional(&self.pool)
+        .await?;
         row.as_ref().map(account_from_row).transpose()
     }
 
     /// Accounts, optionally of one domain and whose address or name contains `search`.
-    pub async fn list_accounts(&self, domain: Option<&DomainName>, search: Option<&str>) -> Result<Vec<Account>> {
-        let like = format!("%{}%", search.unwrap_or("").to_lowercase().replace('%', "\\%").replace('_', "\\_"));
+    pub async fn list_accounts(
+        &self,
+        domain: Option<&DomainName>,
+        search: Option<&str>,
+    ) -> Result<Vec<Account>> {
+        let like = format!(
+            "%{}%",
+            search
+                .unwrap_or("")
+                .to_lowercase()
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        );
         let rows = sqlx::query(AssertSqlSafe(format!(
             "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE ($1 = '' OR domain = $1) \
              AND (LOWER(address) LIKE $2 ESCAPE '\\' OR LOWER(display_name) LIKE $2 ESCAPE '\\') ORDER BY address"
@@ -126,12 +147,18 @@ impl Store {
         rows.iter().map(account_from_row).collect()
     }
 
-    pub async fn update_account(&self, address: &EmailAddress, update: &AccountUpdate) -> Result<Account> {
+    pub async fn update_account(
+        &self,
+        address: &EmailAddress,
+        update: &AccountUpdate,
+    ) -> Result<Account> {
         let current = self.get_account(address).await?;
         if let Some(plan) = &update.plan {
             self.get_plan(plan).await?;
         }
-        let limit = update.send_limit_override.unwrap_or(current.send_limit_override);
+        let limit = update
+            .send_limit_override
+            .unwrap_or(current.send_limit_override);
         sqlx::query(
             "UPDATE accounts SET display_name = $2, plan = $3, send_limit_override = $4, quota_bytes = $5, \
              enabled = $6, filter_mode = $7 WHERE address = $1",
@@ -165,19 +192,29 @@ impl Store {
     pub async fn remove_account(&self, address: &EmailAddress) -> Result<()> {
         self.get_account(address).await?;
         let mut tx = self.writer.begin().await?;
-        sqlx::query("DELETE FROM rules WHERE owner = $1").bind(address.to_string()).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM rules WHERE owner = $1")
+            .bind(address.to_string())
+            .execute(&mut *tx)
+            .await?;
         sqlx::query("DELETE FROM filters WHERE scope = 'user' AND owner = $1")
             .bind(address.to_string())
             .execute(&mut *tx)
             .await?;
-        sqlx::query("DELETE FROM accounts WHERE address = $1").bind(address.to_string()).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM accounts WHERE address = $1")
+            .bind(address.to_string())
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(())
     }
 
     /// The enabled account whose password this is; `None` for a wrong password, a disabled or
     /// an unknown account (the caller cannot tell which, and must not tell the client).
-    pub async fn verify_login(&self, address: &EmailAddress, password: &str) -> Result<Option<Account>> {
+    pub async fn verify_login(
+        &self,
+        address: &EmailAddress,
+        password: &str,
+    ) -> Result<Option<Account>> {
         let Some(account) = self.find_account(address).await? else {
             // Spend the same time as a real check so timing does not reveal which addresses exist.
             let _ = hash_blocking(password.to_string()).await;
@@ -204,17 +241,22 @@ impl Store {
     pub async fn add_alias(&self, address: &EmailAddress, target: &EmailAddress) -> Result<()> {
         self.get_domain(address.domain()).await?;
         if self.find_account(address).await?.is_some() {
-            return Err(StoreError::Conflict(format!("{address} is a user; an alias needs an address of its own")));
+            return Err(StoreError::Conflict(format!(
+                "{address} is a user; an alias needs an address of its own"
+            )));
         }
         if address == target {
-            return Err(StoreError::Conflict(format!("alias {address} cannot point to itself")));
+            return Err(StoreError::Conflict(format!(
+                "alias {address} cannot point to itself"
+            )));
         }
-        let result = sqlx::query("INSERT INTO aliases (address, domain, target) VALUES ($1, $2, $3)")
-            .bind(address.to_string())
-            .bind(address.domain().as_str())
-            .bind(target.to_string())
-            .execute(&self.writer)
-            .await;
+        let result =
+            sqlx::query("INSERT INTO aliases (address, domain, target) VALUES ($1, $2, $3)")
+                .bind(address.to_string())
+                .bind(address.domain().as_str())
+                .bind(target.to_string())
+                .execute(&self.writer)
+                .await;
         match result {
             Err(e) if is_unique_violation(&e) => {
                 Err(StoreError::Exists("alias", format!("{address} → {target}")))
@@ -225,12 +267,17 @@ impl Store {
     }
 
     /// Removes one target of an alias, or the whole alias when `target` is `None`.
-    pub async fn remove_alias(&self, address: &EmailAddress, target: Option<&EmailAddress>) -> Result<()> {
-        let done = sqlx::query("DELETE FROM aliases WHERE address = $1 AND ($2 = '' OR target = $2)")
-            .bind(address.to_string())
-            .bind(target.map(|t| t.to_string()).unwrap_or_default())
-            .execute(&self.writer)
-            .await?;
+    pub async fn remove_alias(
+        &self,
+        address: &EmailAddress,
+        target: Option<&EmailAddress>,
+    ) -> Result<()> {
+        let done =
+            sqlx::query("DELETE FROM aliases WHERE address = $1 AND ($2 = '' OR target = $2)")
+                .bind(address.to_string())
+                .bind(target.map(|t| t.to_string()).unwrap_or_default())
+                .execute(&self.writer)
+                .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound("alias", address.to_string()));
         }
@@ -248,7 +295,10 @@ impl Store {
             let target = get_parsed(row, "target", EmailAddress::parse)?;
             match out.last_mut() {
                 Some(last) if last.address == address => last.targets.push(target),
-                _ => out.push(Alias { address, targets: vec![target] }),
+                _ => out.push(Alias {
+                    address,
+                    targets: vec![target],
+                }),
             }
         }
         Ok(out)
@@ -263,29 +313,45 @@ impl Store {
         if rows.is_empty() {
             return Ok(None);
         }
-        rows.iter().map(|r| get_parsed(r, "target", EmailAddress::parse)).collect::<Result<Vec<_>>>().map(Some)
+        rows.iter()
+            .map(|r| get_parsed(r, "target", EmailAddress::parse))
+            .collect::<Result<Vec<_>>>()
+            .map(Some)
     }
 
     // Send email as
 
-    pub async fn grant_send_as(&self, account: &EmailAddress, address: &EmailAddress) -> Result<()> {
+    pub async fn grant_send_as(
+        &self,
+        account: &EmailAddress,
+        address: &EmailAddress,
+    ) -> Result<()> {
         self.get_account(account).await?;
-        sqlx::query("INSERT INTO send_as (account, address) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-            .bind(account.to_string())
-            .bind(address.to_string())
-            .execute(&self.writer)
-            .await?;
+        sqlx::query(
+            "INSERT INTO send_as (account, address) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        )
+        .bind(account.to_string())
+        .bind(address.to_string())
+        .execute(&self.writer)
+        .await?;
         Ok(())
     }
 
-    pub async fn revoke_send_as(&self, account: &EmailAddress, address: &EmailAddress) -> Result<()> {
+    pub async fn revoke_send_as(
+        &self,
+        account: &EmailAddress,
+        address: &EmailAddress,
+    ) -> Result<()> {
         let done = sqlx::query("DELETE FROM send_as WHERE account = $1 AND address = $2")
             .bind(account.to_string())
             .bind(address.to_string())
             .execute(&self.writer)
             .await?;
         if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound("send-as grant", format!("{account} → {address}")));
+            return Err(StoreError::NotFound(
+                "send-as grant",
+                format!("{account} → {address}"),
+            ));
         }
         Ok(())
     }
@@ -296,7 +362,9 @@ impl Store {
             .bind(account.to_string())
             .fetch_all(&self.pool)
             .await?;
-        rows.iter().map(|r| get_parsed(r, "address", EmailAddress::parse)).collect()
+        rows.iter()
+            .map(|r| get_parsed(r, "address", EmailAddress::parse))
+            .collect()
     }
 
     /// True when `account` may use `from` as its envelope sender: its own address (with or
@@ -318,14 +386,22 @@ impl Store {
 
     /// Domains this account administers.
     pub async fn admin_domains(&self, account: &EmailAddress) -> Result<Vec<DomainName>> {
-        let rows = sqlx::query("SELECT domain FROM domain_admins WHERE account = $1 ORDER BY domain")
-            .bind(account.to_string())
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(|r| get_parsed(r, "domain", DomainName::parse)).collect()
+        let rows =
+            sqlx::query("SELECT domain FROM domain_admins WHERE account = $1 ORDER BY domain")
+                .bind(account.to_string())
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter()
+            .map(|r| get_parsed(r, "domain", DomainName::parse))
+            .collect()
     }
 
-    pub async fn set_domain_admin(&self, account: &EmailAddress, domain: &DomainName, admin: bool) -> Result<()> {
+    pub async fn set_domain_admin(
+        &self,
+        account: &EmailAddress,
+        domain: &DomainName,
+        admin: bool,
+    ) -> Result<()> {
         self.get_account(account).await?;
         self.get_domain(domain).await?;
         let sql = if admin {
@@ -333,7 +409,11 @@ impl Store {
         } else {
             "DELETE FROM domain_admins WHERE account = $1 AND domain = $2"
         };
-        sqlx::query(sql).bind(account.to_string()).bind(domain.as_str()).execute(&self.writer).await?;
+        sqlx::query(sql)
+            .bind(account.to_string())
+            .bind(domain.as_str())
+            .execute(&self.writer)
+            .await?;
         Ok(())
     }
 }

@@ -24,7 +24,10 @@ impl BlobId {
     }
 
     pub fn parse(s: &str) -> Option<BlobId> {
-        (s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))).then(|| BlobId(s.into()))
+        (s.len() == 64
+            && s.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
+        .then(|| BlobId(s.into()))
     }
 
     pub fn as_str(&self) -> &str {
@@ -62,7 +65,9 @@ fn io_err(what: &str, path: &Path, e: std::io::Error) -> StoreError {
 }
 
 fn fsync_dir(dir: &Path) -> Result<()> {
-    std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(|e| io_err("cannot fsync directory", dir, e))
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| io_err("cannot fsync directory", dir, e))
 }
 
 impl FsBlobStore {
@@ -96,7 +101,9 @@ impl FsBlobStore {
         }
         let created = !dir.exists();
         std::fs::create_dir_all(dir).map_err(|e| io_err("cannot create", dir, e))?;
-        std::fs::File::open(tmp).and_then(|f| f.sync_all()).map_err(|e| io_err("cannot fsync", tmp, e))?;
+        std::fs::File::open(tmp)
+            .and_then(|f| f.sync_all())
+            .map_err(|e| io_err("cannot fsync", tmp, e))?;
         std::fs::rename(tmp, &dest).map_err(|e| io_err("cannot move blob to", &dest, e))?;
         fsync_dir(dir)?;
         if created {
@@ -115,7 +122,9 @@ impl FsBlobStore {
             return Ok(id);
         }
         let mut tmp = tempfile_in(&self.spool_dir())?;
-        tmp.1.write_all(data).map_err(|e| io_err("cannot write", &tmp.0, e))?;
+        tmp.1
+            .write_all(data)
+            .map_err(|e| io_err("cannot write", &tmp.0, e))?;
         drop(tmp.1);
         self.install(&tmp.0, &id)?;
         Ok(id)
@@ -126,18 +135,29 @@ impl FsBlobStore {
 pub(crate) fn tempfile_in(dir: &Path) -> Result<(PathBuf, std::fs::File)> {
     for _ in 0..16 {
         let path = dir.join(format!("{:016x}", rand::random::<u64>()));
-        match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+        {
             Ok(f) => return Ok((path, f)),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
             Err(e) => return Err(io_err("cannot create", &path, e)),
         }
     }
-    Err(StoreError::Blob(format!("cannot create a temporary file in {}", dir.display())))
+    Err(StoreError::Blob(format!(
+        "cannot create a temporary file in {}",
+        dir.display()
+    )))
 }
 
-fn blocking<'a, T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> BoxFuture<'a, Result<T>> {
+fn blocking<'a, T: Send + 'static>(
+    f: impl FnOnce() -> Result<T> + Send + 'static,
+) -> BoxFuture<'a, Result<T>> {
     Box::pin(async move {
-        tokio::task::spawn_blocking(f).await.map_err(|e| StoreError::Blob(format!("blob task failed: {e}")))?
+        tokio::task::spawn_blocking(f)
+            .await
+            .map_err(|e| StoreError::Blob(format!("blob task failed: {e}")))?
     })
 }
 

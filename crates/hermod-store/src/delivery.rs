@@ -123,7 +123,9 @@ impl Store {
         .bind(account.to_string())
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(|r| Ok((r.try_get::<i64, _>("uid")? as u32, r.try_get("blob_id")?))).collect()
+        rows.iter()
+            .map(|r| Ok((r.try_get::<i64, _>("uid")? as u32, r.try_get("blob_id")?)))
+            .collect()
     }
 }
 
@@ -179,7 +181,11 @@ async fn apply(tx: &mut Transaction<'static, Any>, c: &Commit) -> Result<()> {
 }
 
 /// Writes a Track Deliveries record and its recipients; returns the record's id.
-pub(crate) async fn insert_outgoing(tx: &mut Transaction<'static, Any>, out: &NewOutgoing, now: i64) -> Result<i64> {
+pub(crate) async fn insert_outgoing(
+    tx: &mut Transaction<'static, Any>,
+    out: &NewOutgoing,
+    now: i64,
+) -> Result<i64> {
     let id: i64 = sqlx::query(
         "INSERT INTO outgoing (account, at, sender, subject, size, counted) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
     )
@@ -208,7 +214,10 @@ pub(crate) async fn insert_outgoing(tx: &mut Transaction<'static, Any>, out: &Ne
     Ok(id)
 }
 
-pub(crate) async fn insert_incoming(tx: &mut Transaction<'static, Any>, e: &IncomingLogEntry) -> Result<()> {
+pub(crate) async fn insert_incoming(
+    tx: &mut Transaction<'static, Any>,
+    e: &IncomingLogEntry,
+) -> Result<()> {
     sqlx::query(
         "INSERT INTO incoming_log (at, client_ip, helo, sender, recipient, domain, subject, status, reply) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",

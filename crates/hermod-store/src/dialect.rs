@@ -32,12 +32,18 @@ impl Dialect for Sqlite {
         if let Some(dir) = std::path::Path::new(path).parent()
             && !dir.as_os_str().is_empty()
         {
-            std::fs::create_dir_all(dir).map_err(|e| StoreError::unavailable(url, format!("cannot create {}: {e}", dir.display())))?;
+            std::fs::create_dir_all(dir).map_err(|e| {
+                StoreError::unavailable(url, format!("cannot create {}: {e}", dir.display()))
+            })?;
         }
         Ok(())
     }
     fn connect_url(&self, url: &str) -> String {
-        if url.contains('?') { url.to_string() } else { format!("{url}?mode=rwc") }
+        if url.contains('?') {
+            url.to_string()
+        } else {
+            format!("{url}?mode=rwc")
+        }
     }
     fn connection_setup(&self) -> &'static [&'static str] {
         &[
@@ -78,7 +84,10 @@ impl Dialect for Postgres {
 }
 
 fn sqlite_path(url: &str) -> &str {
-    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url);
     rest.split('?').next().unwrap_or(rest)
 }
 
@@ -90,7 +99,8 @@ pub(crate) fn for_url(url: &str) -> Result<&'static dyn Dialect> {
     } else {
         Err(StoreError::Unavailable {
             url: url.to_string(),
-            detail: "unknown store; use sqlite://PATH or postgres://USER@HOST/DB in store.url".into(),
+            detail: "unknown store; use sqlite://PATH or postgres://USER@HOST/DB in store.url"
+                .into(),
         })
     }
 }

@@ -1,8 +1,8 @@
 //! Domains and plans.
 
 use hermod_model::{Domain, DomainName, FilterMode, Plan, valid_plan_name};
-use sqlx::{AssertSqlSafe, Row};
 use sqlx::any::AnyRow;
+use sqlx::{AssertSqlSafe, Row};
 
 use crate::error::is_unique_violation;
 use crate::{Result, Store, StoreError, get_bool, get_parsed, now_ms};
@@ -21,13 +21,16 @@ fn domain_from_row(row: &AnyRow) -> Result<Domain> {
         name: get_parsed(row, "name", DomainName::parse)?,
         local_delivery: get_bool(row, "local_delivery")?,
         default_plan: row.try_get("default_plan")?,
-        filter_mode: get_parsed(row, "filter_mode", |s| FilterMode::parse(s).ok_or("unknown filter mode"))?,
+        filter_mode: get_parsed(row, "filter_mode", |s| {
+            FilterMode::parse(s).ok_or("unknown filter mode")
+        })?,
         smime_allowed: get_bool(row, "smime_allowed")?,
         created_at: row.try_get("created_at")?,
     })
 }
 
-const DOMAIN_COLUMNS: &str = "name, local_delivery, default_plan, filter_mode, smime_allowed, created_at";
+const DOMAIN_COLUMNS: &str =
+    "name, local_delivery, default_plan, filter_mode, smime_allowed, created_at";
 
 impl Store {
     pub async fn list_plans(&self) -> Result<Vec<Plan>> {
@@ -35,7 +38,12 @@ impl Store {
             .fetch_all(&self.pool)
             .await?;
         rows.iter()
-            .map(|r| Ok(Plan { name: r.try_get("name")?, daily_limit: r.try_get::<i64, _>("daily_limit")? as u32 }))
+            .map(|r| {
+                Ok(Plan {
+                    name: r.try_get("name")?,
+                    daily_limit: r.try_get::<i64, _>("daily_limit")? as u32,
+                })
+            })
             .collect()
     }
 
@@ -45,7 +53,10 @@ impl Store {
             .fetch_optional(&self.pool)
             .await?
             .ok_or_else(|| StoreError::NotFound("plan", name.to_string()))?;
-        Ok(Plan { name: row.try_get("name")?, daily_limit: row.try_get::<i64, _>("daily_limit")? as u32 })
+        Ok(Plan {
+            name: row.try_get("name")?,
+            daily_limit: row.try_get::<i64, _>("daily_limit")? as u32,
+        })
     }
 
     /// Creates a plan or changes its daily limit.
@@ -66,7 +77,12 @@ impl Store {
         self.get_plan(name).await
     }
 
-    pub async fn add_domain(&self, name: &DomainName, local_delivery: bool, default_plan: &str) -> Result<Domain> {
+    pub async fn add_domain(
+        &self,
+        name: &DomainName,
+        local_delivery: bool,
+        default_plan: &str,
+    ) -> Result<Domain> {
         self.get_plan(default_plan).await?;
         let result = sqlx::query(
             "INSERT INTO domains (name, local_delivery, default_plan, filter_mode, smime_allowed, created_at) \
@@ -79,29 +95,37 @@ impl Store {
         .execute(&self.writer)
         .await;
         match result {
-            Err(e) if is_unique_violation(&e) => Err(StoreError::Exists("domain", name.to_string())),
+            Err(e) if is_unique_violation(&e) => {
+                Err(StoreError::Exists("domain", name.to_string()))
+            }
             Err(e) => Err(e.into()),
             Ok(_) => self.get_domain(name).await,
         }
     }
 
     pub async fn get_domain(&self, name: &DomainName) -> Result<Domain> {
-        self.find_domain(name).await?.ok_or_else(|| StoreError::NotFound("domain", name.to_string()))
+        self.find_domain(name)
+            .await?
+            .ok_or_else(|| StoreError::NotFound("domain", name.to_string()))
     }
 
     /// The domain if it is hosted here.
     pub async fn find_domain(&self, name: &DomainName) -> Result<Option<Domain>> {
-        let row = sqlx::query(AssertSqlSafe(format!("SELECT {DOMAIN_COLUMNS} FROM domains WHERE name = $1")))
-            .bind(name.as_str())
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {DOMAIN_COLUMNS} FROM domains WHERE name = $1"
+        )))
+        .bind(name.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
         row.as_ref().map(domain_from_row).transpose()
     }
 
     pub async fn list_domains(&self) -> Result<Vec<Domain>> {
-        let rows = sqlx::query(AssertSqlSafe(format!("SELECT {DOMAIN_COLUMNS} FROM domains ORDER BY name")))
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {DOMAIN_COLUMNS} FROM domains ORDER BY name"
+        )))
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter().map(domain_from_row).collect()
     }
 
@@ -146,9 +170,16 @@ impl Store {
             "DELETE FROM accounts WHERE domain = $1 AND address LIKE $2",
             "DELETE FROM aliases WHERE domain = $1 AND address LIKE $2",
         ] {
-            sqlx::query(sql).bind(name.as_str()).bind(&pattern).execute(&mut *tx).await?;
+            sqlx::query(sql)
+                .bind(name.as_str())
+                .bind(&pattern)
+                .execute(&mut *tx)
+                .await?;
         }
-        sqlx::query("DELETE FROM domains WHERE name = $1").bind(name.as_str()).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM domains WHERE name = $1")
+            .bind(name.as_str())
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(())
     }

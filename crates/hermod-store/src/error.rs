@@ -30,13 +30,19 @@ impl StoreError {
         let shown = match url.split_once("://") {
             Some((scheme, rest)) => match rest.split_once('@') {
                 Some((cred, host)) if cred.contains(':') => {
-                    format!("{scheme}://{}:***@{host}", cred.split(':').next().unwrap_or(""))
+                    format!(
+                        "{scheme}://{}:***@{host}",
+                        cred.split(':').next().unwrap_or("")
+                    )
                 }
                 _ => url.to_string(),
             },
             None => url.to_string(),
         };
-        StoreError::Unavailable { url: shown, detail: e.to_string() }
+        StoreError::Unavailable {
+            url: shown,
+            detail: e.to_string(),
+        }
     }
 
     pub fn is_not_found(&self) -> bool {

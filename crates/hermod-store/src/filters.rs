@@ -31,7 +31,11 @@ fn entry_from_row(row: &AnyRow) -> Result<FilterEntry> {
         "system" => FilterScope::System,
         "domain" => FilterScope::Domain(get_parsed(row, "owner", DomainName::parse)?),
         "user" => FilterScope::User(get_parsed(row, "owner", EmailAddress::parse)?),
-        other => return Err(StoreError::Corrupt(format!("filter scope {other:?} for {owner}"))),
+        other => {
+            return Err(StoreError::Corrupt(format!(
+                "filter scope {other:?} for {owner}"
+            )));
+        }
     };
     Ok(FilterEntry {
         id: row.try_get("id")?,
@@ -43,7 +47,12 @@ fn entry_from_row(row: &AnyRow) -> Result<FilterEntry> {
 }
 
 impl Store {
-    pub async fn add_filter(&self, scope: &FilterScope, kind: FilterKind, pattern: &FilterPattern) -> Result<FilterEntry> {
+    pub async fn add_filter(
+        &self,
+        scope: &FilterScope,
+        kind: FilterKind,
+        pattern: &FilterPattern,
+    ) -> Result<FilterEntry> {
         match scope {
             FilterScope::System => {}
             FilterScope::Domain(d) => {
@@ -66,7 +75,10 @@ impl Store {
         .await;
         let id: i64 = match result {
             Err(e) if is_unique_violation(&e) => {
-                return Err(StoreError::Exists("filter entry", format!("{} {pattern} ({scope_kind} {owner})", kind.as_str())));
+                return Err(StoreError::Exists(
+                    "filter entry",
+                    format!("{} {pattern} ({scope_kind} {owner})", kind.as_str()),
+                ));
             }
             Err(e) => return Err(e.into()),
             Ok(row) => row.try_get("id")?,
@@ -75,21 +87,32 @@ impl Store {
     }
 
     pub async fn get_filter(&self, id: i64) -> Result<FilterEntry> {
-        let row = sqlx::query("SELECT id, scope, owner, kind, pattern, created_at FROM filters WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or_else(|| StoreError::NotFound("filter entry", id.to_string()))?;
+        let row = sqlx::query(
+            "SELECT id, scope, owner, kind, pattern, created_at FROM filters WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or_else(|| StoreError::NotFound("filter entry", id.to_string()))?;
         entry_from_row(&row)
     }
 
     pub async fn list_filters(&self, query: &FilterQuery) -> Result<Vec<FilterEntry>> {
-        let (scope_kind, owner) = query.scope.as_ref().map(scope_parts).unwrap_or(("", String::new()));
+        let (scope_kind, owner) = query
+            .scope
+            .as_ref()
+            .map(scope_parts)
+            .unwrap_or(("", String::new()));
         let users_of = match (&query.scope, query.include_users) {
             (Some(FilterScope::Domain(d)), true) => format!("%@{d}"),
             _ => String::new(),
         };
-        let search = query.search.as_deref().map(str::trim).unwrap_or("").to_lowercase();
+        let search = query
+            .search
+            .as_deref()
+            .map(str::trim)
+            .unwrap_or("")
+            .to_lowercase();
         let rows = sqlx::query(
             "SELECT id, scope, owner, kind, pattern, created_at FROM filters \
              WHERE (($1 = '' OR (scope = $1 AND owner = $2)) OR ($3 <> '' AND scope = 'user' AND owner LIKE $3)) \
@@ -102,13 +125,23 @@ impl Store {
         .bind(query.kind.map(|k| k.as_str()).unwrap_or(""))
         .fetch_all(&self.pool)
         .await?;
-        let entries = rows.iter().map(entry_from_row).collect::<Result<Vec<_>>>()?;
-        Ok(entries.into_iter().filter(|e| search.is_empty() || e.pattern.mentions(&search)).collect())
+        let entries = rows
+            .iter()
+            .map(entry_from_row)
+            .collect::<Result<Vec<_>>>()?;
+        Ok(entries
+            .into_iter()
+            .filter(|e| search.is_empty() || e.pattern.mentions(&search))
+            .collect())
     }
 
     /// Removes an entry. With `within`, only if it belongs to that scope, or to a user of
     /// that domain (so a domain admin cannot remove another domain's entries).
-    pub async fn remove_filter(&self, id: i64, within: Option<&FilterScope>) -> Result<FilterEntry> {
+    pub async fn remove_filter(
+        &self,
+        id: i64,
+        within: Option<&FilterScope>,
+    ) -> Result<FilterEntry> {
         let entry = self.get_filter(id).await?;
         let allowed = match within {
             None => true,
@@ -122,7 +155,10 @@ impl Store {
         if !allowed {
             return Err(StoreError::NotFound("filter entry", id.to_string()));
         }
-        sqlx::query("DELETE FROM filters WHERE id = $1").bind(id).execute(&self.writer).await?;
+        sqlx::query("DELETE FROM filters WHERE id = $1")
+            .bind(id)
+            .execute(&self.writer)
+            .await?;
         Ok(entry)
     }
 

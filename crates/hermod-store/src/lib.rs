@@ -32,8 +32,8 @@ use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Row};
 
 pub use accounts::{AccountUpdate, NewAccount};
-pub use delivery::{Commit, QueueEntry};
 pub use blob::{BlobId, BlobStore, FsBlobStore};
+pub use delivery::{Commit, QueueEntry};
 pub use dialect::{Dialect, Postgres, Sqlite};
 pub use domains::DomainUpdate;
 pub use error::StoreError;
@@ -94,7 +94,11 @@ impl Store {
                 .map_err(|e| StoreError::unavailable(url, e))?,
             None => pool.clone(),
         };
-        let store = Store { pool, writer, dialect };
+        let store = Store {
+            pool,
+            writer,
+            dialect,
+        };
         schema::migrate(&store).await?;
         Ok(store)
     }
@@ -115,11 +119,14 @@ fn get_bool(row: &AnyRow, col: &str) -> Result<bool> {
 }
 
 /// Reads a text column that holds a model value parsed with `parse`.
-fn get_parsed<T, E: std::fmt::Display>(row: &AnyRow, col: &str, parse: impl Fn(&str) -> Result<T, E>) -> Result<T> {
+fn get_parsed<T, E: std::fmt::Display>(
+    row: &AnyRow,
+    col: &str,
+    parse: impl Fn(&str) -> Result<T, E>,
+) -> Result<T> {
     let text: String = row.try_get(col)?;
     parse(&text).map_err(|e| StoreError::Corrupt(format!("column {col} holds {text:?}: {e}")))
 }
-
 
 /// Helpers for test suites that run against PostgreSQL. Not for production use.
 #[doc(hidden)]
@@ -131,7 +138,11 @@ impl PgAdmin {
         if !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
             return Err(StoreError::Conflict(format!("bad schema name {name:?}")));
         }
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE SCHEMA IF NOT EXISTS {name}"))).execute(&self.0).await?;
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "CREATE SCHEMA IF NOT EXISTS {name}"
+        )))
+        .execute(&self.0)
+        .await?;
         Ok(())
     }
 }

@@ -1,7 +1,8 @@
 //! Incoming Logs and the outgoing log behind Track Deliveries and the daily send limit.
 
 use hermod_model::{
-    DeliveryStatus, DomainName, EmailAddress, IncomingLogEntry, LogStatus, OutgoingMessage, RecipientStatus,
+    DeliveryStatus, DomainName, EmailAddress, IncomingLogEntry, LogStatus, OutgoingMessage,
+    RecipientStatus,
 };
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -42,7 +43,9 @@ fn incoming_from_row(row: &AnyRow) -> Result<IncomingLogEntry> {
         recipient: row.try_get("recipient")?,
         domain: row.try_get("domain")?,
         subject: row.try_get("subject")?,
-        status: get_parsed(row, "status", |s| LogStatus::parse(s).ok_or("unknown status"))?,
+        status: get_parsed(row, "status", |s| {
+            LogStatus::parse(s).ok_or("unknown status")
+        })?,
         reply: row.try_get("reply")?,
     })
 }
@@ -165,7 +168,9 @@ impl Store {
                 .map(|r| {
                     Ok(RecipientStatus {
                         recipient: r.try_get("recipient")?,
-                        status: get_parsed(r, "status", |s| DeliveryStatus::parse(s).ok_or("unknown status"))?,
+                        status: get_parsed(r, "status", |s| {
+                            DeliveryStatus::parse(s).ok_or("unknown status")
+                        })?,
                         host: r.try_get("host")?,
                         reply: r.try_get("reply")?,
                         updated_at: r.try_get("updated_at")?,
@@ -188,8 +193,14 @@ impl Store {
 
     /// Drops log entries older than `before` (ms); returns how many went.
     pub async fn prune_logs(&self, before: i64) -> Result<u64> {
-        let a = sqlx::query("DELETE FROM incoming_log WHERE at < $1").bind(before).execute(&self.writer).await?;
-        let b = sqlx::query("DELETE FROM outgoing WHERE at < $1").bind(before).execute(&self.writer).await?;
+        let a = sqlx::query("DELETE FROM incoming_log WHERE at < $1")
+            .bind(before)
+            .execute(&self.writer)
+            .await?;
+        let b = sqlx::query("DELETE FROM outgoing WHERE at < $1")
+            .bind(before)
+            .execute(&self.writer)
+            .await?;
         Ok(a.rows_affected() + b.rows_affected())
     }
 }
@@ -198,4 +209,3 @@ impl Store {
 pub fn day_window_start() -> i64 {
     now_ms() - 24 * 3600 * 1000
 }
-

@@ -14,7 +14,10 @@ fn mailbox_from_row(row: &AnyRow) -> Result<Mailbox> {
         uidvalidity: row.try_get::<i64, _>("uidvalidity")? as u32,
         uidnext: row.try_get::<i64, _>("uidnext")? as u32,
         highest_modseq: row.try_get::<i64, _>("highest_modseq")? as u64,
-        special_use: row.try_get::<Option<String>, _>("special_use")?.as_deref().and_then(SpecialUse::parse),
+        special_use: row
+            .try_get::<Option<String>, _>("special_use")?
+            .as_deref()
+            .and_then(SpecialUse::parse),
         subscribed: get_bool(row, "subscribed")?,
     })
 }
@@ -31,16 +34,29 @@ impl Store {
         rows.iter().map(mailbox_from_row).collect()
     }
 
-    pub async fn add_contact(&self, account: &EmailAddress, name: &str, email: &EmailAddress) -> Result<Contact> {
+    pub async fn add_contact(
+        &self,
+        account: &EmailAddress,
+        name: &str,
+        email: &EmailAddress,
+    ) -> Result<Contact> {
         self.get_account(account).await?;
-        let id: i64 = sqlx::query("INSERT INTO contacts (account, name, email) VALUES ($1, $2, $3) RETURNING id")
-            .bind(account.to_string())
-            .bind(name)
-            .bind(email.to_string())
-            .fetch_one(&self.writer)
-            .await?
-            .try_get("id")?;
-        Ok(Contact { id, account: account.clone(), name: name.to_string(), email: email.clone(), certificate: None })
+        let id: i64 = sqlx::query(
+            "INSERT INTO contacts (account, name, email) VALUES ($1, $2, $3) RETURNING id",
+        )
+        .bind(account.to_string())
+        .bind(name)
+        .bind(email.to_string())
+        .fetch_one(&self.writer)
+        .await?
+        .try_get("id")?;
+        Ok(Contact {
+            id,
+            account: account.clone(),
+            name: name.to_string(),
+            email: email.clone(),
+            certificate: None,
+        })
     }
 
     pub async fn list_contacts(&self, account: &EmailAddress) -> Result<Vec<Contact>> {
@@ -63,11 +79,13 @@ impl Store {
 
     /// True when `email` is in `account`'s address book.
     pub async fn is_contact(&self, account: &EmailAddress, email: &EmailAddress) -> Result<bool> {
-        Ok(sqlx::query("SELECT 1 AS ok FROM contacts WHERE account = $1 AND email = $2")
-            .bind(account.to_string())
-            .bind(email.to_string())
-            .fetch_optional(&self.pool)
-            .await?
-            .is_some())
+        Ok(
+            sqlx::query("SELECT 1 AS ok FROM contacts WHERE account = $1 AND email = $2")
+                .bind(account.to_string())
+                .bind(email.to_string())
+                .fetch_optional(&self.pool)
+                .await?
+                .is_some(),
+        )
     }
 }

@@ -1,7 +1,7 @@
 //! Password hashing: argon2id with the argon2 crate's recommended parameters.
 
-use argon2::password_hash::{PasswordHasher, PasswordVerifier, phc::PasswordHash};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier, phc::PasswordHash};
 
 /// Hashes a password into a PHC string (`$argon2id$...`).
 pub fn hash(password: &str) -> Result<String, String> {
@@ -14,7 +14,9 @@ pub fn hash(password: &str) -> Result<String, String> {
 /// Checks a password against a stored PHC string; false for a damaged hash too.
 pub fn verify(password: &str, phc: &str) -> bool {
     match PasswordHash::new(phc) {
-        Ok(parsed) => Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok(),
+        Ok(parsed) => Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok(),
         Err(_) => false,
     }
 }

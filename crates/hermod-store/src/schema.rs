@@ -190,14 +190,20 @@ pub(crate) async fn migrate(store: &Store) -> Result<()> {
     for (version, shared) in MIGRATIONS.iter().filter(|(v, _)| *v > current) {
         let ddl = store.dialect.ddl(shared);
         let mut tx = store.writer.begin().await?;
-        sqlx::raw_sql(sqlx::AssertSqlSafe(ddl)).execute(&mut *tx).await?;
+        sqlx::raw_sql(sqlx::AssertSqlSafe(ddl))
+            .execute(&mut *tx)
+            .await?;
         sqlx::query("INSERT INTO schema_version (version, applied_at) VALUES ($1, $2)")
             .bind(*version)
             .bind(now_ms())
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        tracing::info!(version, backend = store.dialect.name(), "store schema migrated");
+        tracing::info!(
+            version,
+            backend = store.dialect.name(),
+            "store schema migrated"
+        );
     }
     Ok(())
 }

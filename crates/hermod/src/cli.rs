@@ -5,7 +5,12 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Parser, Debug)]
-#[command(name = "hermod", version, about = "Hermod: e-mail hosting in one binary", propagate_version = true)]
+#[command(
+    name = "hermod",
+    version,
+    about = "Hermod: e-mail hosting in one binary",
+    propagate_version = true
+)]
 pub struct Cli {
     /// Settings file (TOML). Without it: built-in defaults and ./hermod-data.
     #[arg(long, global = true, env = "HERMOD_CONFIG", value_name = "FILE")]
@@ -182,8 +187,12 @@ pub enum UserCmd {
         filter_mode: Option<Mode>,
     },
     /// Set a new password, read from standard input or prompted for.
-    Passwd { address: String },
-    Remove { address: String },
+    Passwd {
+        address: String,
+    },
+    Remove {
+        address: String,
+    },
     /// "Send email as": addresses an account may send from.
     #[command(subcommand)]
     SendAs(SendAsCmd),
@@ -191,8 +200,14 @@ pub enum UserCmd {
 
 #[derive(Subcommand, Debug)]
 pub enum SendAsCmd {
-    Grant { account: String, address: String },
-    Revoke { account: String, address: String },
+    Grant {
+        account: String,
+        address: String,
+    },
+    Revoke {
+        account: String,
+        address: String,
+    },
     List {
         account: String,
         #[command(flatten)]
@@ -211,7 +226,10 @@ pub enum AliasCmd {
         json: Json,
     },
     /// Remove an alias, or one of its targets.
-    Remove { alias: String, target: Option<String> },
+    Remove {
+        alias: String,
+        target: Option<String>,
+    },
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -264,7 +282,10 @@ pub enum FilterCmd {
 pub enum PlanCmd {
     List(Json),
     /// Create a plan or change its daily send limit.
-    Set { name: String, daily_limit: u32 },
+    Set {
+        name: String,
+        daily_limit: u32,
+    },
 }
 
 #[derive(Subcommand, Debug)]

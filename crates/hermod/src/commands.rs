@@ -4,7 +4,8 @@ use anyhow::{Context, Result, anyhow, bail};
 use hermod_config::Settings;
 use hermod_model::*;
 use hermod_store::{
-    AccountUpdate, DomainUpdate, FilterQuery, IncomingQuery, NewAccount, Store, StoreError, day_window_start, now_ms,
+    AccountUpdate, DomainUpdate, FilterQuery, IncomingQuery, NewAccount, Store, StoreError,
+    day_window_start, now_ms,
 };
 
 use crate::cli::*;
@@ -13,12 +14,24 @@ use crate::output::{self, print_json};
 /// Turns a store error into one line that also says what to do.
 pub fn explain(e: StoreError) -> anyhow::Error {
     match &e {
-        StoreError::NotFound("domain", d) => anyhow!("domain {d} does not exist; add it with `hermod domain add {d}`"),
-        StoreError::NotFound("user", u) => anyhow!("user {u} does not exist; add it with `hermod user add {u}`"),
-        StoreError::NotFound("plan", p) => anyhow!("plan {p} does not exist; see `hermod plan list`, or create it with `hermod plan set {p} LIMIT`"),
-        StoreError::NotFound("filter entry", id) => anyhow!("filter entry {id} does not exist; see `hermod filter list --all`"),
-        StoreError::Exists("user", u) => anyhow!("user {u} already exists; change it with `hermod user set {u}`"),
-        StoreError::Exists("domain", d) => anyhow!("domain {d} already exists; change it with `hermod domain set {d}`"),
+        StoreError::NotFound("domain", d) => {
+            anyhow!("domain {d} does not exist; add it with `hermod domain add {d}`")
+        }
+        StoreError::NotFound("user", u) => {
+            anyhow!("user {u} does not exist; add it with `hermod user add {u}`")
+        }
+        StoreError::NotFound("plan", p) => anyhow!(
+            "plan {p} does not exist; see `hermod plan list`, or create it with `hermod plan set {p} LIMIT`"
+        ),
+        StoreError::NotFound("filter entry", id) => {
+            anyhow!("filter entry {id} does not exist; see `hermod filter list --all`")
+        }
+        StoreError::Exists("user", u) => {
+            anyhow!("user {u} already exists; change it with `hermod user set {u}`")
+        }
+        StoreError::Exists("domain", d) => {
+            anyhow!("domain {d} already exists; change it with `hermod domain set {d}`")
+        }
         _ => anyhow!(e),
     }
 }
@@ -49,9 +62,12 @@ fn mode(m: Mode) -> FilterMode {
 }
 
 pub async fn open_store(settings: &Settings) -> Result<Store> {
-    Store::open(&settings.effective_store_url(), settings.store_max_connections)
-        .await
-        .map_err(|e| anyhow!("{e}; check store.url in the settings"))
+    Store::open(
+        &settings.effective_store_url(),
+        settings.store_max_connections,
+    )
+    .await
+    .map_err(|e| anyhow!("{e}; check store.url in the settings"))
 }
 
 pub async fn run(cli: Cli) -> Result<()> {
@@ -92,9 +108,21 @@ fn config(settings: &Settings, cmd: ConfigCmd) -> Result<()> {
 
 async fn domain(store: &Store, cmd: DomainCmd) -> Result<()> {
     match cmd {
-        DomainCmd::Add { name, local_delivery, plan } => {
-            let d = store.add_domain(&parse_domain(&name)?, local_delivery.as_bool(), &plan).await.explain()?;
-            println!("added domain {} (local delivery: {}, plan: {})", d.name, yes_no(d.local_delivery), d.default_plan);
+        DomainCmd::Add {
+            name,
+            local_delivery,
+            plan,
+        } => {
+            let d = store
+                .add_domain(&parse_domain(&name)?, local_delivery.as_bool(), &plan)
+                .await
+                .explain()?;
+            println!(
+                "added domain {} (local delivery: {}, plan: {})",
+                d.name,
+                yes_no(d.local_delivery),
+                d.default_plan
+            );
         }
         DomainCmd::List(Json { json }) => {
             let domains = store.list_domains().await.explain()?;
@@ -139,7 +167,13 @@ async fn domain(store: &Store, cmd: DomainCmd) -> Result<()> {
                 ]);
             }
         }
-        DomainCmd::Set { name, local_delivery, plan, filter_mode, smime } => {
+        DomainCmd::Set {
+            name,
+            local_delivery,
+            plan,
+            filter_mode,
+            smime,
+        } => {
             let update = DomainUpdate {
                 local_delivery: local_delivery.map(YesNo::as_bool),
                 default_plan: plan,
@@ -157,15 +191,28 @@ async fn domain(store: &Store, cmd: DomainCmd) -> Result<()> {
                 );
             }
         }
-        DomainCmd::Remove { name, with_accounts } => {
+        DomainCmd::Remove {
+            name,
+            with_accounts,
+        } => {
             let name = parse_domain(&name)?;
             store.remove_domain(&name, with_accounts).await.explain()?;
             println!("removed domain {name}");
         }
-        DomainCmd::Admin { name, account, revoke } => {
+        DomainCmd::Admin {
+            name,
+            account,
+            revoke,
+        } => {
             let (domain, account) = (parse_domain(&name)?, parse_addr(&account)?);
-            store.set_domain_admin(&account, &domain, !revoke).await.explain()?;
-            println!("{account} is {} an admin of {domain}", if revoke { "no longer" } else { "now" });
+            store
+                .set_domain_admin(&account, &domain, !revoke)
+                .await
+                .explain()?;
+            println!(
+                "{account} is {} an admin of {domain}",
+                if revoke { "no longer" } else { "now" }
+            );
         }
     }
     Ok(())
@@ -177,7 +224,12 @@ fn yes_no(b: bool) -> &'static str {
 
 async fn user(store: &Store, settings: &Settings, cmd: UserCmd) -> Result<()> {
     match cmd {
-        UserCmd::Add { address, name, plan, quota } => {
+        UserCmd::Add {
+            address,
+            name,
+            plan,
+            quota,
+        } => {
             let address = parse_addr(&address)?;
             // Check what can be checked before asking for a password.
             store.get_domain(address.domain()).await.explain()?;
@@ -197,12 +249,19 @@ async fn user(store: &Store, settings: &Settings, cmd: UserCmd) -> Result<()> {
                 .explain()?;
             println!("added user {} (plan {})", a.address, a.plan);
         }
-        UserCmd::List { domain, search, json } => {
+        UserCmd::List {
+            domain,
+            search,
+            json,
+        } => {
             let domain = domain.as_deref().map(parse_domain).transpose()?;
             if let Some(d) = &domain {
                 store.get_domain(d).await.explain()?;
             }
-            let accounts = store.list_accounts(domain.as_ref(), search.as_deref()).await.explain()?;
+            let accounts = store
+                .list_accounts(domain.as_ref(), search.as_deref())
+                .await
+                .explain()?;
             if json.json {
                 print_json(&accounts);
             } else {
@@ -213,7 +272,9 @@ async fn user(store: &Store, settings: &Settings, cmd: UserCmd) -> Result<()> {
                             a.address.to_string(),
                             a.display_name.clone(),
                             a.plan.clone(),
-                            a.send_limit_override.map(|n| format!("{n} (override)")).unwrap_or_else(|| "plan".into()),
+                            a.send_limit_override
+                                .map(|n| format!("{n} (override)"))
+                                .unwrap_or_else(|| "plan".into()),
                             yes_no(a.enabled).into(),
                         ]
                     }),
@@ -223,7 +284,10 @@ async fn user(store: &Store, settings: &Settings, cmd: UserCmd) -> Result<()> {
         UserCmd::Show { address, json } => {
             let a = store.get_account(&parse_addr(&address)?).await.explain()?;
             let limit = store.daily_limit(&a).await.explain()?;
-            let sent = store.sent_since(&a.address, day_window_start()).await.explain()?;
+            let sent = store
+                .sent_since(&a.address, day_window_start())
+                .await
+                .explain()?;
             let send_as = store.list_send_as(&a.address).await.explain()?;
             let admin_of = store.admin_domains(&a.address).await.explain()?;
             let inbox = store.inbox_count(&a.address).await.explain()?;
@@ -240,18 +304,57 @@ async fn user(store: &Store, settings: &Settings, cmd: UserCmd) -> Result<()> {
                     ("address", a.address.to_string()),
                     ("name", a.display_name.clone()),
                     ("plan", a.plan.clone()),
-                    ("sent in last 24h", format!("{sent} of {limit}{}", if a.send_limit_override.is_some() { " (account override)" } else { "" })),
-                    ("quota", if a.quota_bytes == 0 { "unlimited".into() } else { format!("{} bytes", a.quota_bytes) }),
+                    (
+                        "sent in last 24h",
+                        format!(
+                            "{sent} of {limit}{}",
+                            if a.send_limit_override.is_some() {
+                                " (account override)"
+                            } else {
+                                ""
+                            }
+                        ),
+                    ),
+                    (
+                        "quota",
+                        if a.quota_bytes == 0 {
+                            "unlimited".into()
+                        } else {
+                            format!("{} bytes", a.quota_bytes)
+                        },
+                    ),
                     ("inbox", format!("{inbox} messages")),
                     ("enabled", yes_no(a.enabled).into()),
                     ("filtering", a.filter_mode.as_str().into()),
-                    ("send email as", send_as.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(", ")),
-                    ("admin of", admin_of.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(", ")),
+                    (
+                        "send email as",
+                        send_as
+                            .iter()
+                            .map(|x| x.to_string())
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    ),
+                    (
+                        "admin of",
+                        admin_of
+                            .iter()
+                            .map(|x| x.to_string())
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    ),
                     ("created", output::time(a.created_at)),
                 ]);
             }
         }
-        UserCmd::Set { address, name, plan, send_limit, quota, enabled, filter_mode } => {
+        UserCmd::Set {
+            address,
+            name,
+            plan,
+            send_limit,
+            quota,
+            enabled,
+            filter_mode,
+        } => {
             let send_limit_override = match send_limit.as_deref() {
                 None => None,
                 Some("none") => Some(None),
@@ -267,7 +370,10 @@ async fn user(store: &Store, settings: &Settings, cmd: UserCmd) -> Result<()> {
                 enabled: enabled.map(YesNo::as_bool),
                 filter_mode: filter_mode.map(mode),
             };
-            let a = store.update_account(&parse_addr(&address)?, &update).await.explain()?;
+            let a = store
+                .update_account(&parse_addr(&address)?, &update)
+                .await
+                .explain()?;
             println!("updated user {}", a.address);
         }
         UserCmd::Passwd { address } => {
@@ -324,7 +430,14 @@ async fn alias(store: &Store, cmd: AliasCmd) -> Result<()> {
                 output::table(
                     &["ALIAS", "DELIVERS TO"],
                     aliases.iter().map(|a| {
-                        vec![a.address.to_string(), a.targets.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(", ")]
+                        vec![
+                            a.address.to_string(),
+                            a.targets
+                                .iter()
+                                .map(|t| t.to_string())
+                                .collect::<Vec<_>>()
+                                .join(", "),
+                        ]
                     }),
                 );
             }
@@ -332,8 +445,14 @@ async fn alias(store: &Store, cmd: AliasCmd) -> Result<()> {
         AliasCmd::Remove { alias, target } => {
             let alias = parse_addr(&alias)?;
             let target = target.as_deref().map(parse_addr).transpose()?;
-            store.remove_alias(&alias, target.as_ref()).await.explain()?;
-            println!("removed alias {alias}{}", target.map(|t| format!(" → {t}")).unwrap_or_default());
+            store
+                .remove_alias(&alias, target.as_ref())
+                .await
+                .explain()?;
+            println!(
+                "removed alias {alias}{}",
+                target.map(|t| format!(" → {t}")).unwrap_or_default()
+            );
         }
     }
     Ok(())
@@ -356,16 +475,42 @@ fn kind(k: Kind) -> FilterKind {
 
 async fn filter(store: &Store, cmd: FilterCmd) -> Result<()> {
     match cmd {
-        FilterCmd::Add { kind: k, pattern, scope } => {
+        FilterCmd::Add {
+            kind: k,
+            pattern,
+            scope,
+        } => {
             let scope = scope_of(&scope)?;
             let pattern = FilterPattern::parse(&pattern).map_err(|e| {
-                anyhow!("{e}; a pattern is an address (a@b.com), a domain (b.com) or a suffix (*.xyz)")
+                anyhow!(
+                    "{e}; a pattern is an address (a@b.com), a domain (b.com) or a suffix (*.xyz)"
+                )
             })?;
-            let entry = store.add_filter(&scope, kind(k), &pattern).await.explain()?;
-            println!("added {} entry {} ({} list{}) with id {}", kind(k).as_str(), entry.pattern, scope.kind(),
-                if scope.owner().is_empty() { String::new() } else { format!(" of {}", scope.owner()) }, entry.id);
+            let entry = store
+                .add_filter(&scope, kind(k), &pattern)
+                .await
+                .explain()?;
+            println!(
+                "added {} entry {} ({} list{}) with id {}",
+                kind(k).as_str(),
+                entry.pattern,
+                scope.kind(),
+                if scope.owner().is_empty() {
+                    String::new()
+                } else {
+                    format!(" of {}", scope.owner())
+                },
+                entry.id
+            );
         }
-        FilterCmd::List { scope, all, include_users, kind: k, search, json } => {
+        FilterCmd::List {
+            scope,
+            all,
+            include_users,
+            kind: k,
+            search,
+            json,
+        } => {
             let query = FilterQuery {
                 scope: if all { None } else { Some(scope_of(&scope)?) },
                 include_users,
@@ -379,14 +524,25 @@ async fn filter(store: &Store, cmd: FilterCmd) -> Result<()> {
                 output::table(
                     &["ID", "SCOPE", "OWNER", "KIND", "PATTERN"],
                     entries.iter().map(|e| {
-                        vec![e.id.to_string(), e.scope.kind().into(), e.scope.owner(), e.kind.as_str().into(), e.pattern.to_string()]
+                        vec![
+                            e.id.to_string(),
+                            e.scope.kind().into(),
+                            e.scope.owner(),
+                            e.kind.as_str().into(),
+                            e.pattern.to_string(),
+                        ]
                     }),
                 );
             }
         }
         FilterCmd::Remove { id } => {
             let e = store.remove_filter(id, None).await.explain()?;
-            println!("removed {} entry {} ({} list)", e.kind.as_str(), e.pattern, e.scope.kind());
+            println!(
+                "removed {} entry {} ({} list)",
+                e.kind.as_str(),
+                e.pattern,
+                e.scope.kind()
+            );
         }
     }
     Ok(())
@@ -399,12 +555,20 @@ async fn plan(store: &Store, cmd: PlanCmd) -> Result<()> {
             if json {
                 print_json(&plans);
             } else {
-                output::table(&["PLAN", "MESSAGES PER 24H"], plans.iter().map(|p| vec![p.name.clone(), p.daily_limit.to_string()]));
+                output::table(
+                    &["PLAN", "MESSAGES PER 24H"],
+                    plans
+                        .iter()
+                        .map(|p| vec![p.name.clone(), p.daily_limit.to_string()]),
+                );
             }
         }
         PlanCmd::Set { name, daily_limit } => {
             let p = store.set_plan(&name, daily_limit).await.explain()?;
-            println!("plan {} allows {} messages per 24 hours", p.name, p.daily_limit);
+            println!(
+                "plan {} allows {} messages per 24 hours",
+                p.name, p.daily_limit
+            );
         }
     }
     Ok(())
@@ -418,7 +582,9 @@ pub fn parse_since(s: &str) -> Result<i64> {
         return Ok(start.and_utc().timestamp_millis());
     }
     let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
-    let n: i64 = num.parse().map_err(|_| anyhow!("--since {s:?}: use 30m, 24h, 7d or a date like 2026-12-01"))?;
+    let n: i64 = num
+        .parse()
+        .map_err(|_| anyhow!("--since {s:?}: use 30m, 24h, 7d or a date like 2026-12-01"))?;
     let ms = match unit {
         "m" => n * 60_000,
         "h" | "" => n * 3_600_000,
@@ -430,14 +596,26 @@ pub fn parse_since(s: &str) -> Result<i64> {
 
 async fn logs(store: &Store, cmd: LogsCmd) -> Result<()> {
     match cmd {
-        LogsCmd::Incoming { domain, since, sender, recipient, status, limit, json } => {
+        LogsCmd::Incoming {
+            domain,
+            since,
+            sender,
+            recipient,
+            status,
+            limit,
+            json,
+        } => {
             let domain = domain.as_deref().map(parse_domain).transpose()?;
             if let Some(d) = &domain {
                 store.get_domain(d).await.explain()?;
             }
             let status = status
                 .as_deref()
-                .map(|s| LogStatus::parse(s).ok_or_else(|| anyhow!("--status {s:?}: use accepted, rejected or deferred")))
+                .map(|s| {
+                    LogStatus::parse(s).ok_or_else(|| {
+                        anyhow!("--status {s:?}: use accepted, rejected or deferred")
+                    })
+                })
                 .transpose()?;
             let q = IncomingQuery {
                 domain,
@@ -453,12 +631,24 @@ async fn logs(store: &Store, cmd: LogsCmd) -> Result<()> {
                 print_json(&entries);
             } else {
                 output::table(
-                    &["TIME", "CLIENT", "SENDER", "RECIPIENT", "STATUS", "SUBJECT", "REPLY"],
+                    &[
+                        "TIME",
+                        "CLIENT",
+                        "SENDER",
+                        "RECIPIENT",
+                        "STATUS",
+                        "SUBJECT",
+                        "REPLY",
+                    ],
                     entries.iter().map(|e| {
                         vec![
                             output::time(e.at),
                             e.client_ip.clone(),
-                            if e.sender.is_empty() { "<>".into() } else { e.sender.clone() },
+                            if e.sender.is_empty() {
+                                "<>".into()
+                            } else {
+                                e.sender.clone()
+                            },
                             e.recipient.clone(),
                             e.status.as_str().into(),
                             e.subject.clone().unwrap_or_default(),
@@ -468,11 +658,26 @@ async fn logs(store: &Store, cmd: LogsCmd) -> Result<()> {
                 );
             }
         }
-        LogsCmd::Outgoing { user, since, limit, json } => {
+        LogsCmd::Outgoing {
+            user,
+            since,
+            limit,
+            json,
+        } => {
             let account = store.get_account(&parse_addr(&user)?).await.explain()?;
-            let since = since.as_deref().map(parse_since).transpose()?.unwrap_or_else(day_window_start);
-            let messages = store.list_outgoing(Some(&account.address), None, since, limit).await.explain()?;
-            let sent = store.sent_since(&account.address, day_window_start()).await.explain()?;
+            let since = since
+                .as_deref()
+                .map(parse_since)
+                .transpose()?
+                .unwrap_or_else(day_window_start);
+            let messages = store
+                .list_outgoing(Some(&account.address), None, since, limit)
+                .await
+                .explain()?;
+            let sent = store
+                .sent_since(&account.address, day_window_start())
+                .await
+                .explain()?;
             let limit = store.daily_limit(&account).await.explain()?;
             if json.json {
                 print_json(&serde_json::json!({
@@ -482,7 +687,10 @@ async fn logs(store: &Store, cmd: LogsCmd) -> Result<()> {
                     "messages": messages,
                 }));
             } else {
-                println!("{}: {sent} of {limit} messages sent in the last 24 hours", account.address);
+                println!(
+                    "{}: {sent} of {limit} messages sent in the last 24 hours",
+                    account.address
+                );
                 output::table(
                     &["TIME", "SUBJECT", "RECIPIENT", "STATUS", "HOST", "REPLY"],
                     messages.iter().flat_map(|m| {
@@ -512,12 +720,24 @@ async fn queue(store: &Store, cmd: QueueCmd) -> Result<()> {
                 print_json(&entries);
             } else {
                 output::table(
-                    &["ID", "QUEUED", "SENDER", "RECIPIENT", "STATUS", "ATTEMPTS", "LAST REPLY"],
+                    &[
+                        "ID",
+                        "QUEUED",
+                        "SENDER",
+                        "RECIPIENT",
+                        "STATUS",
+                        "ATTEMPTS",
+                        "LAST REPLY",
+                    ],
                     entries.iter().map(|q| {
                         vec![
                             q.id.to_string(),
                             output::time(q.created_at),
-                            if q.sender.is_empty() { "<>".into() } else { q.sender.clone() },
+                            if q.sender.is_empty() {
+                                "<>".into()
+                            } else {
+                                q.sender.clone()
+                            },
                             q.recipient.clone(),
                             q.status.clone(),
                             q.attempts.to_string(),

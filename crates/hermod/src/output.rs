@@ -13,11 +13,16 @@ pub fn print_json<T: serde::Serialize + ?Sized>(value: &T) {
 
 /// Control characters from the network (a subject, a HELO) must not drive the terminal.
 fn clean(s: &str) -> String {
-    s.chars().map(|c| if c.is_control() { '?' } else { c }).collect()
+    s.chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
 }
 
 pub fn table(headers: &[&str], rows: impl IntoIterator<Item = Vec<String>>) {
-    let rows: Vec<Vec<String>> = rows.into_iter().map(|r| r.iter().map(|c| clean(c)).collect()).collect();
+    let rows: Vec<Vec<String>> = rows
+        .into_iter()
+        .map(|r| r.iter().map(|c| clean(c)).collect())
+        .collect();
     if rows.is_empty() {
         println!("(none)");
         return;
@@ -64,12 +69,16 @@ pub fn read_password(prompt: &str) -> Result<String> {
         stdin.lock().read_line(&mut line)?;
         let password = line.trim_end_matches(['\r', '\n']).to_string();
         if password.is_empty() {
-            bail!("no password on standard input; pipe one in, e.g. `echo 'secret-pass' | hermod user add ...`");
+            bail!(
+                "no password on standard input; pipe one in, e.g. `echo 'secret-pass' | hermod user add ...`"
+            );
         }
         return Ok(password);
     }
-    let first = rpassword::prompt_password(prompt).map_err(|e| anyhow!("cannot read the password: {e}"))?;
-    let second = rpassword::prompt_password("Again: ").map_err(|e| anyhow!("cannot read the password: {e}"))?;
+    let first =
+        rpassword::prompt_password(prompt).map_err(|e| anyhow!("cannot read the password: {e}"))?;
+    let second = rpassword::prompt_password("Again: ")
+        .map_err(|e| anyhow!("cannot read the password: {e}"))?;
     if first != second {
         bail!("the two passwords differ; nothing was changed");
     }

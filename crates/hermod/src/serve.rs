@@ -15,15 +15,25 @@ pub async fn serve(settings: Settings) -> Result<()> {
         .or_else(|_| tracing_subscriber::EnvFilter::try_new(&settings.log_level))
         .context("log.level is not a valid filter")?;
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi).with_writer(std::io::stderr).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(ansi)
+        .with_writer(std::io::stderr)
+        .try_init();
 
-    std::fs::create_dir_all(&settings.data_dir)
-        .with_context(|| format!("cannot create the data directory {}; check data_dir", settings.data_dir.display()))?;
+    std::fs::create_dir_all(&settings.data_dir).with_context(|| {
+        format!(
+            "cannot create the data directory {}; check data_dir",
+            settings.data_dir.display()
+        )
+    })?;
     let store = open_store(&settings).await?;
     let blobs = FsBlobStore::open(settings.effective_blob_dir())?;
     let (tls, cert_path, origin) = tls::server_config(&settings)?;
     match origin {
-        tls::Origin::Configured => tracing::info!(cert = %cert_path.display(), "using the configured certificate"),
+        tls::Origin::Configured => {
+            tracing::info!(cert = %cert_path.display(), "using the configured certificate")
+        }
         tls::Origin::SelfSignedExisting => {
             tracing::warn!(cert = %cert_path.display(), "using the self-signed certificate made earlier; set tls.cert and tls.key for a trusted one")
         }
@@ -40,9 +50,20 @@ pub async fn serve(settings: Settings) -> Result<()> {
         "hermod started"
     );
 
-    let limiter = Arc::new(AuthLimiter::new(settings.auth_max_failures, settings.auth_lockout));
-    let smtp = Arc::new(hermod_smtp::Shared::new(store.clone(), blobs, settings.clone(), Some(tls), limiter));
-    let listeners = hermod_smtp::start(smtp).await.map_err(|e| anyhow::anyhow!(e))?;
+    let limiter = Arc::new(AuthLimiter::new(
+        settings.auth_max_failures,
+        settings.auth_lockout,
+    ));
+    let smtp = Arc::new(hermod_smtp::Shared::new(
+        store.clone(),
+        blobs,
+        settings.clone(),
+        Some(tls),
+        limiter,
+    ));
+    let listeners = hermod_smtp::start(smtp)
+        .await
+        .map_err(|e| anyhow::anyhow!(e))?;
     for (kind, addr) in &listeners.bound {
         tracing::info!(listener = ?kind, %addr, "listening");
     }

@@ -21,7 +21,10 @@ impl Env {
     fn new(store_url: Option<String>) -> Env {
         let dir = tempfile::tempdir().unwrap();
         let config = dir.path().join("hermod.toml");
-        let mut text = format!("hostname = \"mail.test.example\"\ndata_dir = {:?}\n", dir.path().join("data").display().to_string());
+        let mut text = format!(
+            "hostname = \"mail.test.example\"\ndata_dir = {:?}\n",
+            dir.path().join("data").display().to_string()
+        );
         text.push_str("[listen]\nsmtp = [\"127.0.0.1:0\"]\nsubmission = [\"127.0.0.1:0\"]\nsubmissions = [\"127.0.0.1:0\"]\n");
         if let Some(url) = store_url {
             text.push_str(&format!("[store]\nurl = {url:?}\n"));
@@ -41,14 +44,23 @@ impl Env {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
         let out = child.wait_with_output().unwrap();
         let o = Out {
             code: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into(),
             stderr: String::from_utf8_lossy(&out.stderr).into(),
         };
-        assert!(!o.stderr.contains("panicked"), "hermod {args:?} panicked: {}", o.stderr);
+        assert!(
+            !o.stderr.contains("panicked"),
+            "hermod {args:?} panicked: {}",
+            o.stderr
+        );
         o
     }
 
@@ -74,66 +86,143 @@ impl Env {
         assert_ne!(o.code, 0, "hermod {args:?} should fail");
         let line = o.stderr.trim();
         assert_eq!(line.lines().count(), 1, "one line please: {line}");
-        assert!(line.starts_with("error: ") && line.contains(want), "hermod {args:?}: {line}");
+        assert!(
+            line.starts_with("error: ") && line.contains(want),
+            "hermod {args:?}: {line}"
+        );
     }
 }
 
 fn pg_env() -> Option<Env> {
-    let base = std::env::var("HERMOD_TEST_PG").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let schema = format!("cli_{}_{}", std::process::id(), std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos());
+    let base = std::env::var("HERMOD_TEST_PG")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let schema = format!(
+        "cli_{}_{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    );
     match rt.block_on(hermod_store::Store::open_raw_for_tests(&base)) {
         Ok(admin) => rt.block_on(admin.create_schema(&schema)).unwrap(),
         Err(e) if std::env::var("HERMOD_SKIP_PG").as_deref() == Ok("1") => {
-            eprintln!("\n!!!!! PostgreSQL at {base} is not reachable ({e}); SKIPPING the PostgreSQL half !!!!!\n");
+            eprintln!(
+                "\n!!!!! PostgreSQL at {base} is not reachable ({e}); SKIPPING the PostgreSQL half !!!!!\n"
+            );
             return None;
         }
-        Err(e) => panic!("PostgreSQL at {base} is not reachable: {e}; set HERMOD_SKIP_PG=1 to skip (never in CI)"),
+        Err(e) => panic!(
+            "PostgreSQL at {base} is not reachable: {e}; set HERMOD_SKIP_PG=1 to skip (never in CI)"
+        ),
     }
     let sep = if base.contains('?') { '&' } else { '?' };
-    Some(Env::new(Some(format!("{base}{sep}options[search_path]={schema}"))))
+    Some(Env::new(Some(format!(
+        "{base}{sep}options[search_path]={schema}"
+    ))))
 }
 
 fn round_trip(env: &Env) {
     env.ok(&["domain", "add", "Example.COM"]);
-    env.ok(&["domain", "add", "bücher.example", "--local-delivery", "no", "--plan", "enhanced"]);
+    env.ok(&[
+        "domain",
+        "add",
+        "bücher.example",
+        "--local-delivery",
+        "no",
+        "--plan",
+        "enhanced",
+    ]);
     let domains = env.json(&["domain", "list"]);
     assert_eq!(domains[0]["name"], "example.com");
     assert_eq!(domains[1]["name"], "xn--bcher-kva.example");
     assert_eq!(domains[1]["local_delivery"], false);
     assert_eq!(domains[1]["default_plan"], "enhanced");
 
-    let o = env.run_with_stdin(&["user", "add", "Ann@Example.com", "--name", "Ann Example"], "correct-horse\n");
+    let o = env.run_with_stdin(
+        &["user", "add", "Ann@Example.com", "--name", "Ann Example"],
+        "correct-horse\n",
+    );
     assert_eq!(o.code, 0, "{}", o.stderr);
-    env.run_with_stdin(&["user", "add", "bob@example.com", "--plan", "enhanced"], "battery-staple\n");
+    env.run_with_stdin(
+        &["user", "add", "bob@example.com", "--plan", "enhanced"],
+        "battery-staple\n",
+    );
     let users = env.json(&["user", "list", "--domain", "example.com"]);
     assert_eq!(users.as_array().unwrap().len(), 2);
     assert_eq!(users[0]["address"], "ann@example.com");
     assert_eq!(users[0]["display_name"], "Ann Example");
     assert_eq!(users[0]["plan"], "basic");
-    assert!(users[0].get("password_hash").is_none(), "hashes never leave the store");
+    assert!(
+        users[0].get("password_hash").is_none(),
+        "hashes never leave the store"
+    );
 
     env.ok(&["alias", "add", "sales@example.com", "ann@example.com"]);
     env.ok(&["alias", "add", "sales@example.com", "bob@example.com"]);
     let aliases = env.json(&["alias", "list"]);
     assert_eq!(aliases[0]["address"], "sales@example.com");
-    assert_eq!(aliases[0]["targets"], serde_json::json!(["ann@example.com", "bob@example.com"]));
+    assert_eq!(
+        aliases[0]["targets"],
+        serde_json::json!(["ann@example.com", "bob@example.com"])
+    );
 
-    env.ok(&["user", "send-as", "grant", "ann@example.com", "ceo@example.com"]);
-    assert_eq!(env.json(&["user", "send-as", "list", "ann@example.com"]), serde_json::json!(["ceo@example.com"]));
+    env.ok(&[
+        "user",
+        "send-as",
+        "grant",
+        "ann@example.com",
+        "ceo@example.com",
+    ]);
+    assert_eq!(
+        env.json(&["user", "send-as", "list", "ann@example.com"]),
+        serde_json::json!(["ceo@example.com"])
+    );
 
     env.ok(&["filter", "add", "block", "*.xyz"]);
-    env.ok(&["filter", "add", "block", "spam.com", "--domain", "example.com"]);
-    env.ok(&["filter", "add", "allow", "friend@spam.com", "--user", "ann@example.com"]);
+    env.ok(&[
+        "filter",
+        "add",
+        "block",
+        "spam.com",
+        "--domain",
+        "example.com",
+    ]);
+    env.ok(&[
+        "filter",
+        "add",
+        "allow",
+        "friend@spam.com",
+        "--user",
+        "ann@example.com",
+    ]);
     let system = env.json(&["filter", "list"]);
     assert_eq!(system.as_array().unwrap().len(), 1);
     assert_eq!(system[0]["pattern"], "*.xyz");
     assert_eq!(system[0]["scope"], "system");
-    let combined = env.json(&["filter", "list", "--domain", "example.com", "--include-users", "--search", "spam"]);
+    let combined = env.json(&[
+        "filter",
+        "list",
+        "--domain",
+        "example.com",
+        "--include-users",
+        "--search",
+        "spam",
+    ]);
     assert_eq!(combined.as_array().unwrap().len(), 2, "{combined}");
     let id = combined[1]["id"].as_i64().unwrap().to_string();
     env.ok(&["filter", "remove", &id]);
-    assert_eq!(env.json(&["filter", "list", "--all"]).as_array().unwrap().len(), 2);
+    assert_eq!(
+        env.json(&["filter", "list", "--all"])
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
 
     env.ok(&["plan", "set", "enhanced", "1500"]);
     env.ok(&["user", "set", "bob@example.com", "--send-limit", "5000"]);
@@ -143,25 +232,60 @@ fn round_trip(env: &Env) {
     let ann = env.json(&["user", "show", "ann@example.com"]);
     assert_eq!(ann["daily_limit"], 300);
     assert_eq!(ann["send_as"], serde_json::json!(["ceo@example.com"]));
-    assert!(env.ok(&["user", "show", "ann@example.com"]).contains("sent in last 24h  0 of 300"));
+    assert!(
+        env.ok(&["user", "show", "ann@example.com"])
+            .contains("sent in last 24h  0 of 300")
+    );
 
     // Bad input: one clear line and a non-zero exit.
-    env.fails(&["domain", "add", "example.com"], "domain example.com already exists");
-    env.fails(&["user", "add", "x@nowhere.com"], "domain nowhere.com does not exist; add it with `hermod domain add nowhere.com`");
+    env.fails(
+        &["domain", "add", "example.com"],
+        "domain example.com already exists",
+    );
+    env.fails(
+        &["user", "add", "x@nowhere.com"],
+        "domain nowhere.com does not exist; add it with `hermod domain add nowhere.com`",
+    );
     let dup = env.run_with_stdin(&["user", "add", "ann@example.com"], "whatever-pass\n");
     assert_ne!(dup.code, 0);
-    assert!(dup.stderr.contains("user ann@example.com already exists"), "{}", dup.stderr);
-    env.fails(&["user", "add", "not an address"], "is not an e-mail address");
-    env.fails(&["user", "show", "ghost@example.com"], "user ghost@example.com does not exist");
-    env.fails(&["domain", "set", "example.com", "--plan", "gold"], "plan gold does not exist");
-    env.fails(&["filter", "add", "block", "no spaces.com"], "a pattern is an address");
-    env.fails(&["user", "set", "ann@example.com", "--send-limit", "lots"], "--send-limit takes a number");
+    assert!(
+        dup.stderr.contains("user ann@example.com already exists"),
+        "{}",
+        dup.stderr
+    );
+    env.fails(
+        &["user", "add", "not an address"],
+        "is not an e-mail address",
+    );
+    env.fails(
+        &["user", "show", "ghost@example.com"],
+        "user ghost@example.com does not exist",
+    );
+    env.fails(
+        &["domain", "set", "example.com", "--plan", "gold"],
+        "plan gold does not exist",
+    );
+    env.fails(
+        &["filter", "add", "block", "no spaces.com"],
+        "a pattern is an address",
+    );
+    env.fails(
+        &["user", "set", "ann@example.com", "--send-limit", "lots"],
+        "--send-limit takes a number",
+    );
     let short = env.run_with_stdin(&["user", "passwd", "ann@example.com"], "short\n");
-    assert!(short.code != 0 && short.stderr.contains("too short"), "{}", short.stderr);
+    assert!(
+        short.code != 0 && short.stderr.contains("too short"),
+        "{}",
+        short.stderr
+    );
     let ok = env.run_with_stdin(&["user", "passwd", "ann@example.com"], "a-longer-one\n");
     assert_eq!(ok.code, 0, "{}", ok.stderr);
 
-    env.fails(&["domain", "remove", "example.com"], "still has 2 account(s)");
+    env.fails(
+        &["domain", "remove", "example.com"],
+        "still has 2 account(s)",
+    );
     env.ok(&["domain", "remove", "example.com", "--with-accounts"]);
     env.fails(&["domain", "show", "example.com"], "does not exist");
 }
@@ -181,8 +305,16 @@ fn round_trip_on_postgres() {
 #[test]
 fn without_a_config_the_data_directory_is_local() {
     let dir = tempfile::tempdir().unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_hermod")).args(["domain", "add", "example.org"]).current_dir(dir.path()).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(env!("CARGO_BIN_EXE_hermod"))
+        .args(["domain", "add", "example.org"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(dir.path().join("hermod-data/hermod.db").exists());
 }
 
@@ -190,16 +322,35 @@ fn without_a_config_the_data_directory_is_local() {
 fn settings_problems_name_their_line() {
     let env = Env::new(None);
     let bad = env.dir.path().join("bad.toml");
-    std::fs::write(&bad, "hostname = \"a.example\"\n[listen]\nsmpt = [\"0.0.0.0:25\"]\n").unwrap();
-    env.fails(&["config", "check", bad.to_str().unwrap()], "line 3: unknown setting listen.smpt (did you mean listen.smtp?)");
+    std::fs::write(
+        &bad,
+        "hostname = \"a.example\"\n[listen]\nsmpt = [\"0.0.0.0:25\"]\n",
+    )
+    .unwrap();
+    env.fails(
+        &["config", "check", bad.to_str().unwrap()],
+        "line 3: unknown setting listen.smpt (did you mean listen.smtp?)",
+    );
     std::fs::write(&bad, "[limits]\nmax_recipients = \"many\"\n").unwrap();
-    env.fails(&["config", "check", bad.to_str().unwrap()], "line 2: bad value for limits.max_recipients");
-    let o = Command::new(env!("CARGO_BIN_EXE_hermod")).args(["--config", bad.to_str().unwrap(), "domain", "list"]).output().unwrap();
+    env.fails(
+        &["config", "check", bad.to_str().unwrap()],
+        "line 2: bad value for limits.max_recipients",
+    );
+    let o = Command::new(env!("CARGO_BIN_EXE_hermod"))
+        .args(["--config", bad.to_str().unwrap(), "domain", "list"])
+        .output()
+        .unwrap();
     assert!(!o.status.success());
-    env.fails(&["config", "check", "/does/not/exist.toml"], "cannot read settings file /does/not/exist.toml");
+    env.fails(
+        &["config", "check", "/does/not/exist.toml"],
+        "cannot read settings file /does/not/exist.toml",
+    );
     let good = env.dir.path().join("good.toml");
     std::fs::write(&good, env.ok(&["config", "show"])).unwrap();
-    assert!(env.ok(&["config", "check", good.to_str().unwrap()]).contains("ok"));
+    assert!(
+        env.ok(&["config", "check", good.to_str().unwrap()])
+            .contains("ok")
+    );
     let shown = env.json(&["config", "show"]);
     assert_eq!(shown["limits.max_recipients"], 100);
     assert_eq!(shown["smtp.reply_profile"], "faq");
@@ -209,7 +360,10 @@ fn settings_problems_name_their_line() {
 #[test]
 fn an_unreachable_postgres_is_one_line() {
     let env = Env::new(Some("postgres://nobody@127.0.0.1:1/none".into()));
-    env.fails(&["domain", "list"], "cannot open the store at postgres://nobody@127.0.0.1:1/none");
+    env.fails(
+        &["domain", "list"],
+        "cannot open the store at postgres://nobody@127.0.0.1:1/none",
+    );
 }
 
 #[test]
@@ -224,7 +378,10 @@ fn serve_starts_and_stops_on_sigterm() {
     let reader = std::thread::spawn(move || {
         use std::io::BufRead;
         let mut seen = String::new();
-        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
             seen.push_str(&line);
             seen.push('\n');
         }
@@ -240,7 +397,11 @@ fn serve_starts_and_stops_on_sigterm() {
     assert!(log.contains("made a self-signed certificate"), "{log}");
     assert!(log.contains("hermod started"), "{log}");
     assert!(log.contains("shutting down"), "{log}");
-    assert!(std::fs::read_to_string(&cert).unwrap().contains("BEGIN CERTIFICATE"));
+    assert!(
+        std::fs::read_to_string(&cert)
+            .unwrap()
+            .contains("BEGIN CERTIFICATE")
+    );
 }
 
 fn wait_for(path: &Path) {
@@ -254,5 +415,9 @@ fn wait_for(path: &Path) {
 }
 
 fn send_signal(pid: u32, signal: i32) {
-    Command::new("kill").arg(format!("-{signal}")).arg(pid.to_string()).status().unwrap();
+    Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(pid.to_string())
+        .status()
+        .unwrap();
 }
