@@ -299,3 +299,31 @@ def test_smtp_on_postgresql(make_server):
     assert s.inbox_count("ann@example.com") == 1
     assert s.user("ann@example.com")["sent_last_24h"] == 1
     assert len(s.incoming_log("--domain", "example.com")) == 2
+
+
+def test_mail_loop_is_refused(hosted):
+    c = Raw(hosted.smtp_port)
+    c.cmd("EHLO client.test")
+    c.cmd("MAIL FROM:<someone@remote.org>")
+    c.cmd("RCPT TO:<ann@example.com>")
+    def hops(n):
+        return "".join(f"Received: from hop{i}.example by hop{i+1}.example; Thu, 3 Dec 2026 10:00:00 +0000\r\n"
+                       for i in range(n)).encode()
+    r = c.data(hops(51) + message("loop"))
+    assert r.startswith("554") and "too many hops" in r, r
+    assert hosted.inbox_count("ann@example.com") == 0
+    c.cmd("MAIL FROM:<someone@remote.org>")
+    c.cmd("RCPT TO:<ann@example.com>")
+    assert c.data(hops(5) + message("fine")).startswith("250"), "a few hops are normal"
+    assert hosted.inbox_count("ann@example.com") == 1
+
+
+def test_counting_per_recipient(make_server):
+    s = make_server(settings="[limits]\ncount_per_recipient = true\n")
+    s.add_domain("example.com")
+    s.add_user("ann@example.com", "ann-password")
+    s.start()
+    with smtplib.SMTP_SSL("127.0.0.1", s.submissions_port, context=tls_context()) as smtp:
+        smtp.login("ann@example.com", "ann-password")
+        smtp.sendmail("ann@example.com", ["a@elsewhere.net", "b@elsewhere.net", "c@elsewhere.net"], message(sender="ann@example.com"))
+    assert s.user("ann@example.com")["sent_last_24h"] == 3
