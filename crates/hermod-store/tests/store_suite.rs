@@ -61,6 +61,18 @@ fn rand_u64() -> u64 {
 fn addr(s: &str) -> EmailAddress {
     EmailAddress::parse(s).unwrap()
 }
+/// An account with a throwaway password, for tests about something else.
+async fn add_user(s: &Store, address: EmailAddress) {
+    let new = NewAccount {
+        address,
+        display_name: String::new(),
+        password: "12345678".into(),
+        plan: None,
+        quota_bytes: 0,
+    };
+    s.add_account(new).await.unwrap();
+}
+
 fn dom(s: &str) -> DomainName {
     DomainName::parse(s).unwrap()
 }
@@ -272,15 +284,7 @@ async fn aliases_and_send_as(s: &Store) {
         .await
         .unwrap();
     let ann = addr("ann@example.com");
-    s.add_account(NewAccount {
-        address: ann.clone(),
-        display_name: String::new(),
-        password: "12345678".into(),
-        plan: None,
-        quota_bytes: 0,
-    })
-    .await
-    .unwrap();
+    add_user(s, ann.clone()).await;
     s.add_alias(&addr("sales@example.com"), &ann).await.unwrap();
     s.add_alias(&addr("sales@example.com"), &addr("boss@elsewhere.org"))
         .await
@@ -360,15 +364,7 @@ async fn filters_scopes_and_search(s: &Store) {
         .await
         .unwrap();
     for a in ["ann@example.com", "eve@other.org"] {
-        s.add_account(NewAccount {
-            address: addr(a),
-            display_name: String::new(),
-            password: "12345678".into(),
-            plan: None,
-            quota_bytes: 0,
-        })
-        .await
-        .unwrap();
+        add_user(s, addr(a)).await;
     }
     let p = |x: &str| FilterPattern::parse(x).unwrap();
     s.add_filter(&FilterScope::System, FilterKind::Block, &p("*.xyz"))
@@ -466,15 +462,7 @@ async fn logs_and_counting(s: &Store) {
         .await
         .unwrap();
     let ann = addr("ann@example.com");
-    s.add_account(NewAccount {
-        address: ann.clone(),
-        display_name: String::new(),
-        password: "12345678".into(),
-        plan: None,
-        quota_bytes: 0,
-    })
-    .await
-    .unwrap();
+    add_user(s, ann.clone()).await;
     let entry = |rcpt: &str, status| IncomingLogEntry {
         id: 0,
         at: now_ms(),
@@ -605,15 +593,7 @@ async fn new_accounts_get_default_folders(s: &Store) {
         .await
         .unwrap();
     let ann = addr("ann@example.com");
-    s.add_account(NewAccount {
-        address: ann.clone(),
-        display_name: String::new(),
-        password: "12345678".into(),
-        plan: None,
-        quota_bytes: 0,
-    })
-    .await
-    .unwrap();
+    add_user(s, ann.clone()).await;
     let boxes = s.list_mailboxes(&ann).await.unwrap();
     let names: Vec<&str> = boxes.iter().map(|m| m.name.as_str()).collect();
     assert_eq!(names[0], "INBOX");
@@ -638,15 +618,7 @@ async fn new_accounts_get_default_folders(s: &Store) {
 async fn removing_a_domain(s: &Store) {
     let d = dom("example.com");
     s.add_domain(&d, true, "basic").await.unwrap();
-    s.add_account(NewAccount {
-        address: addr("ann@example.com"),
-        display_name: String::new(),
-        password: "12345678".into(),
-        plan: None,
-        quota_bytes: 0,
-    })
-    .await
-    .unwrap();
+    add_user(s, addr("ann@example.com")).await;
     s.add_alias(&addr("info@example.com"), &addr("ann@example.com"))
         .await
         .unwrap();
@@ -714,15 +686,7 @@ async fn group_commit_delivers_queues_and_logs(s: &Store) {
         .await
         .unwrap();
     for a in ["ann@example.com", "bob@example.com"] {
-        s.add_account(NewAccount {
-            address: addr(a),
-            display_name: String::new(),
-            password: "12345678".into(),
-            plan: None,
-            quota_bytes: 0,
-        })
-        .await
-        .unwrap();
+        add_user(s, addr(a)).await;
     }
     let log = |rcpt: &str| IncomingLogEntry {
         id: 0,
