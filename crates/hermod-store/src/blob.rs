@@ -80,6 +80,22 @@ impl FsBlobStore {
         Ok(FsBlobStore { root })
     }
 
+    /// Removes spool files left by a crash (bodies that were never acknowledged). Call only
+    /// before any session starts; returns how many were removed.
+    pub fn sweep_spool(&self) -> Result<usize> {
+        let dir = self.spool_dir();
+        let entries = std::fs::read_dir(&dir).map_err(|e| io_err("cannot read", &dir, e))?;
+        let mut removed = 0;
+        for entry in entries.flatten() {
+            if entry.file_type().is_ok_and(|t| t.is_file())
+                && std::fs::remove_file(entry.path()).is_ok()
+            {
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
     /// A directory on the same filesystem for spooling bodies before they are stored.
     pub fn spool_dir(&self) -> PathBuf {
         self.root.join("tmp")

@@ -677,6 +677,13 @@ async fn blobs_are_content_addressed_and_durable() {
         blobs.get(&id2).await,
         Err(StoreError::NotFound("blob", _))
     ));
+    std::fs::write(blobs.spool_dir().join("left-by-a-crash"), b"partial").unwrap();
+    assert_eq!(blobs.sweep_spool().unwrap(), 1);
+    assert_eq!(std::fs::read_dir(blobs.spool_dir()).unwrap().count(), 0);
+    assert!(
+        blobs.exists(&id).await.unwrap(),
+        "stored blobs are untouched"
+    );
     assert!(BlobId::parse(id.as_str()).is_some());
     assert!(BlobId::parse("../../etc/passwd").is_none());
 }

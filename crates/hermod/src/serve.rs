@@ -29,6 +29,14 @@ pub async fn serve(settings: Settings) -> Result<()> {
     })?;
     let store = open_store(&settings).await?;
     let blobs = FsBlobStore::open(settings.effective_blob_dir())?;
+    // Bodies spooled when the last run died were never acknowledged: drop them.
+    let swept = blobs.sweep_spool()?;
+    if swept > 0 {
+        tracing::info!(
+            files = swept,
+            "removed unacknowledged spool files left by the last run"
+        );
+    }
     let (tls, cert_path, origin) = tls::server_config(&settings)?;
     match origin {
         tls::Origin::Configured => {
