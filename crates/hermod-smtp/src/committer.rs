@@ -23,12 +23,13 @@ impl Committer {
         tokio::spawn(async move {
             let mut jobs: Vec<Job> = Vec::with_capacity(MAX_BATCH);
             while rx.recv_many(&mut jobs, MAX_BATCH).await > 0 {
-                let commits: Vec<Commit> = jobs.iter().map(|(c, _)| c.clone()).collect();
+                // Move the commits out rather than copy them: this loop is the hot path.
+                let (commits, replies): (Vec<Commit>, Vec<_>) = jobs.drain(..).unzip();
                 let results = store.commit_batch(&commits).await;
                 if commits.len() > 1 {
                     tracing::debug!(batch = commits.len(), "group commit");
                 }
-                for ((_, reply), result) in jobs.drain(..).zip(results) {
+                for (reply, result) in replies.into_iter().zip(results) {
                     let _ = reply.send(result.map_err(|e| e.to_string()));
                 }
             }
