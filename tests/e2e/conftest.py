@@ -17,7 +17,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 HERMOD = os.environ.get("HERMOD_BIN", str(ROOT / "target" / "debug" / "hermod"))
-LISTEN_RE = re.compile(r"SMTP listening listener=(\w+) address=([\d.]+):(\d+)")
+LISTEN_RE = re.compile(r"(?:SMTP|IMAP) listening listener=(\w+) address=([\d.]+):(\d+)")
 
 
 def tls_context():
@@ -86,7 +86,7 @@ class Hermod:
             stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=env,
         )
         ready = threading.Event()
-        want = 3
+        want = 5
 
         def read():
             for line in self.proc.stderr:
@@ -113,6 +113,31 @@ class Hermod:
     @property
     def submissions_port(self):
         return self.ports["Submissions"]
+
+    @property
+    def imap_port(self):
+        return self.ports["Imap"]
+
+    @property
+    def imaps_port(self):
+        return self.ports["Imaps"]
+
+    def imap(self, address=None, password="a-good-password"):
+        """An imaplib client over implicit TLS, logged in when an address is given."""
+        import imaplib
+        c = imaplib.IMAP4_SSL("127.0.0.1", self.imaps_port, ssl_context=tls_context(), timeout=30)
+        if address:
+            c.login(address, password)
+        return c
+
+    def deliver(self, rcpt, subject="hello", body="Hello there.\r\n", sender="someone@remote.example", raw=None):
+        """Delivers one message over SMTP, as the internet would."""
+        import smtplib
+        if raw is None:
+            raw = (f"From: {sender}\r\nTo: {rcpt}\r\nSubject: {subject}\r\n"
+                   f"Message-ID: <{time.time_ns()}@remote.example>\r\n\r\n{body}").encode()
+        with smtplib.SMTP("127.0.0.1", self.smtp_port, timeout=30) as s:
+            s.sendmail(sender, [rcpt], raw)
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None

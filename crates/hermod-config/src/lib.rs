@@ -115,6 +115,10 @@ settings! {
     smtp_reply_profile: ReplyProfile = ReplyProfile::Faq => "smtp.reply_profile";
     /// Messages with more Received headers than this are refused as a mail loop.
     smtp_max_received: u32 = 50 => "smtp.max_received";
+    /// Idle time after which an IMAP client that has logged in is logged out (RFC 9051: at least 30 minutes).
+    imap_timeout: Duration = Duration::from_secs(1800) => "imap.timeout";
+    /// Idle time after which an IMAP client that has not logged in is disconnected.
+    imap_login_timeout: Duration = Duration::from_secs(60) => "imap.login_timeout";
     /// Failed logins from one IP or for one account before further attempts are refused.
     auth_max_failures: u32 = 5 => "auth.max_failures";
     /// Seconds a blocked IP or account stays blocked after too many failures.

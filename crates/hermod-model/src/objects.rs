@@ -243,6 +243,19 @@ pub struct Mailbox {
     pub subscribed: bool,
 }
 
+/// What the message index keeps of a message's content, computed once when it is stored
+/// (by `hermod-mime`), so IMAP never re-parses a message for ENVELOPE or BODYSTRUCTURE.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IndexData {
+    pub envelope: String,
+    pub body_structure: String,
+    pub body: String,
+    /// The part map (byte ranges of every MIME part), as text.
+    pub parts: String,
+    /// The Date: header as Unix seconds.
+    pub sent_date: Option<i64>,
+}
+
 /// One message in one mailbox (the message index).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MessageMeta {
@@ -257,6 +270,12 @@ pub struct MessageMeta {
     pub envelope: String,
     /// BODYSTRUCTURE, computed once at delivery.
     pub body_structure: String,
+    /// BODY (the structure without extension data).
+    pub body: String,
+    /// Byte ranges of the MIME parts, for BODY[section] without re-parsing.
+    pub parts: String,
+    /// The Date: header as Unix seconds, for SENTBEFORE / SENTON / SENTSINCE.
+    pub sent_date: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -7,10 +7,9 @@
 //! the body becomes an fsynced blob → `committer` writes index, queue and log rows for many
 //! sessions in one transaction → only then "250".
 //!
-//! Invariants: `data` and `auth::decode_*` are pure (bytes in, bytes out) and fuzzable;
+//! Invariants: `data` is pure (bytes in, bytes out) and fuzzable;
 //! nothing a peer sends reaches an `unwrap`; the session never touches a socket.
 
-pub mod auth;
 pub mod committer;
 pub mod data;
 pub mod server;

@@ -6,17 +6,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hermod_config::Settings;
-use hermod_store::{BlobId, BlobStore, FsBlobStore, Store};
+use hermod_store::{BlobId, BlobStore, FsBlobStore, IndexData, Store};
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
-use crate::auth::AuthLimiter;
 use crate::committer::Committer;
 use crate::data::DataDecoder;
 use crate::session::{Action, Session};
+use hermod_auth::Authenticator;
 
 /// Longest command line accepted (RFC 5321 allows 512; AUTH responses and extensions run longer).
 const MAX_LINE: usize = 4096;
@@ -37,7 +37,7 @@ pub struct Shared {
     pub blobs: FsBlobStore,
     pub settings: Settings,
     pub tls: Option<TlsAcceptor>,
-    pub limiter: Arc<AuthLimiter>,
+    pub auth: Authenticator,
     pub committer: Committer,
 }
 
@@ -47,7 +47,7 @@ impl Shared {
         blobs: FsBlobStore,
         settings: Settings,
         tls: Option<Arc<rustls::ServerConfig>>,
-        limiter: Arc<AuthLimiter>,
+        auth: Authenticator,
     ) -> Shared {
         let committer = Committer::start(store.clone());
         Shared {
@@ -55,7 +55,7 @@ impl Shared {
             blobs,
             settings,
             tls: tls.map(TlsAcceptor::from),
-            limiter,
+            auth,
             committer,
         }
     }
@@ -368,7 +368,34 @@ async fn receive_body(
         cleanup(spool).await;
     }
     let subject = subject_of(&header_bytes);
-    Some(session.finish_data(stored, summary, subject).await)
+    let index = match &stored {
+        Some(id) => index_stored(&shared.blobs, id, summary.size).await,
+        None => IndexData::default(),
+    };
+    Some(session.finish_data(stored, summary, subject, index).await)
+}
+
+/// Messages up to this size are analysed for the IMAP index as they are accepted; larger
+/// ones are analysed when a client first asks (the analysis holds the message in memory).
+const INDEX_INLINE_MAX: u64 = 16 * 1024 * 1024;
+
+/// ENVELOPE, BODYSTRUCTURE and the part map of a stored message, computed once.
+async fn index_stored(blobs: &FsBlobStore, id: &str, size: u64) -> IndexData {
+    if size > INDEX_INLINE_MAX {
+        return IndexData::default();
+    }
+    let Some(id) = BlobId::parse(id) else {
+        return IndexData::default();
+    };
+    match blobs.get(&id).await {
+        Ok(raw) => tokio::task::spawn_blocking(move || hermod_mime::index(&raw))
+            .await
+            .unwrap_or_default(),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read a stored message back for indexing");
+            IndexData::default()
+        }
+    }
 }
 
 /// The decoded Subject of a message, from its first bytes.

@@ -14,12 +14,13 @@ use hermod_model::{
     DeliveryStatus, EmailAddress, FilterScope, IncomingLogEntry, LogStatus, Policy, ReplyProfile,
     Verdict,
 };
-use hermod_store::{Commit, NewOutgoing, day_window_start, now_ms};
+use hermod_store::{Commit, IndexData, NewOutgoing, day_window_start, now_ms};
 use smtp_proto::{AUTH_LOGIN, AUTH_PLAIN, Request};
 
-use crate::auth;
 use crate::data::DataSummary;
 use crate::server::{ListenerKind, Shared};
+use hermod_auth::Login;
+use hermod_auth::sasl as auth;
 
 /// What the server must do after a command.
 #[derive(Debug, PartialEq, Eq)]
@@ -339,40 +340,24 @@ impl Session {
         let Some((login, password)) = creds else {
             return self.error(self.reply(501, "5.5.2", "cannot decode the credentials"));
         };
-        let ip_key = format!("ip:{}", self.peer.ip());
-        let user_key = format!("user:{}", login.to_lowercase());
-        let keys = [ip_key.as_str(), user_key.as_str()];
-        let limiter = &self.shared.limiter;
-        if limiter.check(&keys).is_err() {
-            tracing::warn!(session = %self.id, ip = %self.peer.ip(), login = %login, "login refused: too many failures");
-            return Action::Close(self.reply(
-                421,
-                "4.7.0",
-                "too many failed logins, try again later",
-            ));
-        }
-        let account = match EmailAddress::parse(&login) {
-            Ok(address) => self
-                .shared
-                .store
-                .verify_login(&address, &password)
-                .await
-                .ok()
-                .flatten(),
-            Err(_) => None,
-        };
-        match account {
-            Some(a) => {
-                limiter.succeed(&keys);
-                tracing::info!(session = %self.id, ip = %self.peer.ip(), account = %a.address, "authenticated");
-                self.authenticated = Some(a.address);
+        let auth = &self.shared.auth;
+        match auth
+            .login(
+                "smtp",
+                &self.id.to_string(),
+                self.peer.ip(),
+                &login,
+                &password,
+            )
+            .await
+        {
+            Login::Ok(address) => {
+                self.authenticated = Some(address);
                 Action::Reply(self.reply(235, "2.7.0", "authentication successful"))
             }
-            None => {
-                let wait = limiter.fail(&keys);
-                tracing::warn!(session = %self.id, ip = %self.peer.ip(), login = %login, "authentication failed");
-                tokio::time::sleep(wait).await;
-                self.error(self.reply(535, "5.7.8", "authentication failed"))
+            Login::Failed => self.error(self.reply(535, "5.7.8", "authentication failed")),
+            Login::Locked => {
+                Action::Close(self.reply(421, "4.7.0", "too many failed logins, try again later"))
             }
         }
     }
@@ -689,6 +674,7 @@ impl Session {
         blob_id: Option<String>,
         summary: DataSummary,
         subject: Option<String>,
+        index: IndexData,
     ) -> Action {
         let Some(tx) = self.tx.take() else {
             return self.error(self.reply(503, "5.5.1", "MAIL first"));
@@ -757,6 +743,7 @@ impl Session {
         let commit = Commit {
             blob_id,
             size: summary.size,
+            index,
             sender: tx.sender_raw.clone(),
             local,
             remote,

@@ -4,10 +4,11 @@
 //! the commits that arrive while the previous transaction is on disk and writes them in the
 //! next, so concurrent sessions share one fsync instead of each paying for their own.
 
-use hermod_model::{DeliveryStatus, EmailAddress, IncomingLogEntry};
+use hermod_model::{DeliveryStatus, EmailAddress, IncomingLogEntry, IndexData};
 use sqlx::{Any, Row, Transaction};
 
 use crate::logs::NewOutgoing;
+use crate::messages::{NewMessage, add_message};
 use crate::{Result, Store, StoreError, now_ms};
 
 /// Everything that must be true once a message is acknowledged.
@@ -16,6 +17,8 @@ pub struct Commit {
     /// The stored (fsynced) body.
     pub blob_id: String,
     pub size: u64,
+    /// What the index keeps of the message (ENVELOPE, BODYSTRUCTURE, part map).
+    pub index: IndexData,
     /// The envelope sender ("" for the null sender).
     pub sender: String,
     /// Local accounts that get the message in their INBOX.
@@ -55,7 +58,7 @@ impl Store {
             tx.commit().await?;
             Ok::<(), StoreError>(())
         };
-        match together.await {
+        let results = match together.await {
             Ok(()) => batch.iter().map(|_| Ok(())).collect(),
             Err(e) if batch.len() == 1 => vec![Err(e)],
             Err(_) => {
@@ -65,7 +68,13 @@ impl Store {
                 }
                 out
             }
+        };
+        for (c, r) in batch.iter().zip(&results) {
+            if r.is_ok() {
+                c.local.iter().for_each(|a| self.notify_account(a));
+            }
         }
+        results
     }
 
     async fn commit_one(&self, c: &Commit) -> Result<()> {
@@ -131,29 +140,21 @@ impl Store {
 
 async fn apply(tx: &mut Transaction<'static, Any>, c: &Commit) -> Result<()> {
     let now = now_ms();
+    let message = NewMessage {
+        blob_id: c.blob_id.clone(),
+        size: c.size,
+        flags: Vec::new(),
+        internal_date: now,
+        index: c.index.clone(),
+    };
     for account in &c.local {
-        // UIDs only grow: the mailbox row hands out the next one and bumps MODSEQ in the same
-        // statement, inside the transaction that adds the message.
-        let row = sqlx::query(
-            "UPDATE mailboxes SET uidnext = uidnext + 1, highest_modseq = highest_modseq + 1 \
-             WHERE account = $1 AND name = 'INBOX' RETURNING id, uidnext - 1 AS uid, highest_modseq AS modseq",
-        )
-        .bind(account.to_string())
-        .fetch_optional(&mut **tx)
-        .await?
-        .ok_or_else(|| StoreError::NotFound("mailbox", format!("INBOX of {account}")))?;
-        sqlx::query(
-            "INSERT INTO messages (mailbox_id, uid, modseq, flags, internal_date, size, blob_id) \
-             VALUES ($1, $2, $3, '', $4, $5, $6)",
-        )
-        .bind(row.try_get::<i64, _>("id")?)
-        .bind(row.try_get::<i64, _>("uid")?)
-        .bind(row.try_get::<i64, _>("modseq")?)
-        .bind(now)
-        .bind(c.size as i64)
-        .bind(&c.blob_id)
-        .execute(&mut **tx)
-        .await?;
+        let id: i64 = sqlx::query("SELECT id FROM mailboxes WHERE account = $1 AND name = 'INBOX'")
+            .bind(account.to_string())
+            .fetch_optional(&mut **tx)
+            .await?
+            .ok_or_else(|| StoreError::NotFound("mailbox", format!("INBOX of {account}")))?
+            .try_get("id")?;
+        add_message(tx, id, &message).await?;
     }
     let outgoing_id = match &c.outgoing {
         Some(out) => Some(insert_outgoing(tx, out, now).await?),

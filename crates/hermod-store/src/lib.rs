@@ -25,6 +25,7 @@ mod domains;
 mod filters;
 mod logs;
 mod mailboxes;
+mod messages;
 
 use std::time::Duration;
 
@@ -38,7 +39,12 @@ pub use dialect::{Dialect, Postgres, Sqlite};
 pub use domains::DomainUpdate;
 pub use error::StoreError;
 pub use filters::FilterQuery;
+pub use hermod_model::IndexData;
 pub use logs::{IncomingQuery, NewOutgoing, day_window_start};
+pub use messages::{
+    Changes, FlagOp, FlagResult, MailboxCounts, MessageState, NewMessage, apply_flags,
+    normalise_flag,
+};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
@@ -51,6 +57,8 @@ pub struct Store {
     /// writers queue in the pool instead of failing with SQLITE_BUSY.
     writer: AnyPool,
     dialect: &'static dyn Dialect,
+    /// Wakes this node's sessions when an account's mail changes.
+    hub: messages::Hub,
 }
 
 /// Milliseconds since the Unix epoch, the unit of every time in the store.
@@ -98,6 +106,7 @@ impl Store {
             pool,
             writer,
             dialect,
+            hub: messages::Hub::default(),
         };
         schema::migrate(&store).await?;
         Ok(store)

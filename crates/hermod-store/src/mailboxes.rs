@@ -1,33 +1,17 @@
-//! Mailboxes and contacts. The IMAP issue adds the message index operations here.
+//! Mailbox listing and contacts. The message index is in `messages.rs`.
 
-use hermod_model::{Contact, EmailAddress, Mailbox, SpecialUse};
-use sqlx::Row;
-use sqlx::any::AnyRow;
+use hermod_model::{Contact, EmailAddress, Mailbox};
+use sqlx::{AssertSqlSafe, Row};
 
-use crate::{Result, Store, get_bool, get_parsed};
-
-fn mailbox_from_row(row: &AnyRow) -> Result<Mailbox> {
-    Ok(Mailbox {
-        id: row.try_get("id")?,
-        account: get_parsed(row, "account", EmailAddress::parse)?,
-        name: row.try_get("name")?,
-        uidvalidity: row.try_get::<i64, _>("uidvalidity")? as u32,
-        uidnext: row.try_get::<i64, _>("uidnext")? as u32,
-        highest_modseq: row.try_get::<i64, _>("highest_modseq")? as u64,
-        special_use: row
-            .try_get::<Option<String>, _>("special_use")?
-            .as_deref()
-            .and_then(SpecialUse::parse),
-        subscribed: get_bool(row, "subscribed")?,
-    })
-}
+use crate::messages::{MAILBOX_COLUMNS, mailbox_from_row};
+use crate::{Result, Store, get_parsed};
 
 impl Store {
     pub async fn list_mailboxes(&self, account: &EmailAddress) -> Result<Vec<Mailbox>> {
-        let rows = sqlx::query(
-            "SELECT id, account, name, uidvalidity, uidnext, highest_modseq, special_use, subscribed \
-             FROM mailboxes WHERE account = $1 ORDER BY CASE WHEN name = 'INBOX' THEN 0 ELSE 1 END, name",
-        )
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {MAILBOX_COLUMNS} FROM mailboxes WHERE account = $1 \
+             ORDER BY CASE WHEN name = 'INBOX' THEN 0 ELSE 1 END, name"
+        )))
         .bind(account.to_string())
         .fetch_all(&self.pool)
         .await?;

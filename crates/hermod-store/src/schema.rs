@@ -8,7 +8,7 @@ use sqlx::Row;
 
 use crate::{Result, Store, StoreError, now_ms};
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, V1), (2, V2)];
+const MIGRATIONS: &[(i64, &str)] = &[(1, V1), (2, V2), (3, V3)];
 
 const V1: &str = r#"
 CREATE TABLE plans (
@@ -169,6 +169,21 @@ CREATE TABLE queue (
 );
 CREATE INDEX queue_next ON queue(status, next_attempt);
 CREATE INDEX queue_blob ON queue(blob_id);
+"#;
+
+/// IMAP: the parsed-once index columns, expunge history for QRESYNC, modseq lookups.
+const V3: &str = r#"
+ALTER TABLE messages ADD COLUMN body TEXT NOT NULL DEFAULT '';
+ALTER TABLE messages ADD COLUMN parts TEXT NOT NULL DEFAULT '';
+ALTER TABLE messages ADD COLUMN sent_date BIGINT;
+CREATE INDEX messages_modseq ON messages(mailbox_id, modseq);
+CREATE TABLE expunged (
+    mailbox_id BIGINT NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+    uid BIGINT NOT NULL,
+    modseq BIGINT NOT NULL,
+    PRIMARY KEY (mailbox_id, uid)
+);
+CREATE INDEX expunged_modseq ON expunged(mailbox_id, modseq);
 "#;
 
 pub(crate) async fn migrate(store: &Store) -> Result<()> {

@@ -710,6 +710,7 @@ async fn group_commit_delivers_queues_and_logs(s: &Store) {
     let c1 = Commit {
         blob_id: "a".repeat(64),
         size: 10,
+        index: IndexData::default(),
         sender: "x@remote.org".into(),
         local: vec![addr("ann@example.com"), addr("bob@example.com")],
         remote: vec![],
@@ -719,6 +720,7 @@ async fn group_commit_delivers_queues_and_logs(s: &Store) {
     let c2 = Commit {
         blob_id: "b".repeat(64),
         size: 20,
+        index: IndexData::default(),
         sender: "ann@example.com".into(),
         local: vec![addr("bob@example.com")],
         remote: vec![addr("friend@elsewhere.net")],

@@ -4,7 +4,7 @@ use anyhow::{Context, Result};
 use hermod_config::Settings;
 use std::sync::Arc;
 
-use hermod_smtp::auth::AuthLimiter;
+use hermod_auth::Authenticator;
 use hermod_store::FsBlobStore;
 
 use crate::commands::open_store;
@@ -58,26 +58,34 @@ pub async fn serve(settings: Settings) -> Result<()> {
         "hermod started"
     );
 
-    let limiter = Arc::new(AuthLimiter::new(
+    let auth = Authenticator::new(
+        store.clone(),
         settings.auth_max_failures,
         settings.auth_lockout,
+    );
+    let imap = Arc::new(hermod_imap::Shared::new(
+        store.clone(),
+        blobs.clone(),
+        settings.clone(),
+        Some(tls.clone()),
+        auth.clone(),
     ));
     let smtp = Arc::new(hermod_smtp::Shared::new(
         store.clone(),
         blobs,
         settings.clone(),
-        Some(tls),
-        limiter,
+        Some(tls.clone()),
+        auth.clone(),
     ));
     let listeners = hermod_smtp::start(smtp)
         .await
         .map_err(|e| anyhow::anyhow!(e))?;
-    for (kind, addr) in &listeners.bound {
-        tracing::info!(listener = ?kind, %addr, "listening");
-    }
+    let imap_listeners = hermod_imap::start(imap)
+        .await
+        .map_err(|e| anyhow::anyhow!(e))?;
 
     wait_for_shutdown().await?;
-    for task in &listeners.tasks {
+    for task in listeners.tasks.iter().chain(&imap_listeners.tasks) {
         task.abort();
     }
     tracing::info!("shutting down");

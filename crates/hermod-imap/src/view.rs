@@ -1,0 +1,202 @@
+//! What a session has told its client about the selected mailbox: which UID each sequence
+//! number is, each message's flags and MODSEQ, and the MODSEQ it has caught up to. Changes
+//! from the store's feed become untagged responses here.
+
+use hermod_imap_proto::{SeqNum, SequenceSet, encode};
+use hermod_model::Mailbox;
+use hermod_store::{Changes, MessageState};
+
+pub struct View {
+    pub mailbox: Mailbox,
+    pub read_only: bool,
+    /// Messages in sequence order (= UID order).
+    pub messages: Vec<MessageState>,
+    /// Everything up to this MODSEQ has been reported.
+    pub synced: u64,
+    /// SEARCHRES: UIDs saved by SEARCH RETURN (SAVE), for `$`.
+    pub saved: Vec<u32>,
+}
+
+/// How the client wants changes reported.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Report {
+    pub condstore: bool,
+    pub qresync: bool,
+}
+
+impl View {
+    pub fn new(
+        mailbox: Mailbox,
+        read_only: bool,
+        messages: Vec<MessageState>,
+        synced: u64,
+    ) -> View {
+        View {
+            mailbox,
+            read_only,
+            messages,
+            synced,
+            saved: Vec::new(),
+        }
+    }
+
+    pub fn exists(&self) -> u32 {
+        self.messages.len() as u32
+    }
+
+    pub fn seq_of(&self, uid: u32) -> Option<u32> {
+        self.messages
+            .binary_search_by_key(&uid, |m| m.uid)
+            .ok()
+            .map(|i| i as u32 + 1)
+    }
+
+    pub fn get(&self, uid: u32) -> Option<&MessageState> {
+        self.messages
+            .binary_search_by_key(&uid, |m| m.uid)
+            .ok()
+            .map(|i| &self.messages[i])
+    }
+
+    /// The UIDs a set names, ascending: by sequence number, or by UID (UIDs not in the
+    /// mailbox are skipped; `*` is the highest UID).
+    pub fn resolve(&self, set: &SequenceSet, uid: bool) -> Vec<u32> {
+        let ranges = match set {
+            SequenceSet::Saved => {
+                let mut s: Vec<u32> = self
+                    .saved
+                    .iter()
+                    .copied()
+                    .filter(|u| self.get(*u).is_some())
+                    .collect();
+                s.sort_unstable();
+                return s;
+            }
+            SequenceSet::Ranges(r) => r,
+        };
+        if self.messages.is_empty() {
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        let largest_uid = self.messages.last().map(|m| m.uid).unwrap_or(0);
+        for &(a, b) in ranges {
+            let num = |n: SeqNum| match n {
+                SeqNum::Value(v) => v,
+                SeqNum::Largest if uid => largest_uid,
+                SeqNum::Largest => self.exists(),
+            };
+            let (lo, hi) = {
+                let (x, y) = (num(a), num(b));
+                (x.min(y), x.max(y))
+            };
+            if uid {
+                let start = self.messages.partition_point(|m| m.uid < lo);
+                out.extend(
+                    self.messages[start..]
+                        .iter()
+                        .take_while(|m| m.uid <= hi)
+                        .map(|m| m.uid),
+                );
+            } else {
+                let hi = hi.min(self.exists());
+                if lo >= 1 && lo <= hi {
+                    out.extend(
+                        self.messages[(lo - 1) as usize..hi as usize]
+                            .iter()
+                            .map(|m| m.uid),
+                    );
+                }
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// Whether a sequence-number set names messages that do not exist (a client error).
+    pub fn seq_out_of_range(&self, set: &SequenceSet) -> bool {
+        match set {
+            SequenceSet::Ranges(r) => r.iter().any(|&(a, b)| {
+                [a, b]
+                    .iter()
+                    .any(|n| matches!(n, SeqNum::Value(v) if *v > self.exists()))
+            }),
+            SequenceSet::Saved => false,
+        }
+    }
+
+    /// Applies this session's own flag change (already reported to its client).
+    pub fn apply_own(&mut self, changed: &[MessageState]) {
+        for c in changed {
+            if let Ok(i) = self.messages.binary_search_by_key(&c.uid, |m| m.uid) {
+                self.messages[i] = c.clone();
+            }
+        }
+    }
+
+    /// Removes this session's own expunges; returns the responses to send.
+    pub fn remove_own(&mut self, uids: &[u32], report: Report) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut gone = Vec::new();
+        for uid in uids {
+            if let Ok(i) = self.messages.binary_search_by_key(uid, |m| m.uid) {
+                self.messages.remove(i);
+                if report.qresync {
+                    gone.push(*uid);
+                } else {
+                    out.push(format!("* {} EXPUNGE\r\n", i + 1));
+                }
+            }
+        }
+        if !gone.is_empty() {
+            out.push(format!("* VANISHED {}\r\n", encode::compress_set(&gone)));
+        }
+        out
+    }
+
+    /// Turns changes made elsewhere into untagged responses and brings the view up to date.
+    pub fn apply_changes(&mut self, changes: Changes, report: Report) -> Vec<String> {
+        let mut out = self.remove_own(&changes.expunged, report);
+        let last_uid = self.messages.last().map(|m| m.uid).unwrap_or(0);
+        let mut added = false;
+        let mut flag_updates = Vec::new();
+        for c in changes.changed {
+            if c.uid > last_uid {
+                self.messages.push(c);
+                added = true;
+            } else if let Ok(i) = self.messages.binary_search_by_key(&c.uid, |m| m.uid) {
+                let m = &mut self.messages[i];
+                let flags_differ = m.flags != c.flags;
+                if flags_differ || (report.condstore && m.modseq != c.modseq) {
+                    m.flags = c.flags;
+                    m.modseq = c.modseq;
+                    if flags_differ {
+                        flag_updates.push(i);
+                    }
+                }
+            }
+        }
+        if added {
+            out.push(format!("* {} EXISTS\r\n", self.exists()));
+        }
+        for i in flag_updates {
+            let m = &self.messages[i];
+            out.push(flags_response(i as u32 + 1, m, report));
+        }
+        self.synced = self.synced.max(changes.highest_modseq);
+        out
+    }
+}
+
+/// `* n FETCH (FLAGS (...) [UID u] [MODSEQ (m)])` for a flag change.
+pub fn flags_response(seq: u32, m: &MessageState, report: Report) -> String {
+    let mut s = format!("* {seq} FETCH (FLAGS {}", encode::flag_list(&m.flags));
+    if report.qresync {
+        s.push_str(&format!(" UID {}", m.uid));
+    }
+    if report.condstore {
+        s.push_str(&format!(" MODSEQ ({})", m.modseq));
+    }
+    s.push_str(")\r\n");
+    s
+}
