@@ -12,6 +12,7 @@ pub struct Tagged {
     pub command: Command,
 }
 
+/// One IMAP command, grouped by the state it is normally used in (the server enforces states).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     // Any state.
@@ -27,14 +28,15 @@ pub enum Command {
         user: String,
         password: String,
     },
-    /// `AUTHENTICATE mech [initial-response]` (SASL-IR). The initial response is kept as sent
-    /// (base64 text, or "=" for an empty one).
+    /// `AUTHENTICATE mech [initial-response]` (SASL-IR). The mechanism is upper-cased; the
+    /// initial response is kept as sent (base64 text, or "=" for an empty one).
     Authenticate {
         mechanism: String,
         initial: Option<String>,
     },
 
     // Authenticated.
+    /// `ENABLE cap ...`, the names upper-cased.
     Enable(Vec<String>),
     /// SELECT (read-write) or EXAMINE (read-only), with CONDSTORE / QRESYNC parameters.
     Select {
@@ -77,11 +79,12 @@ pub enum Command {
     GetQuotaRoot {
         mailbox: String,
     },
+    /// Resource names upper-cased.
     SetQuota {
         root: String,
         limits: Vec<(String, u64)>,
     },
-    /// RFC 4978: `COMPRESS DEFLATE`.
+    /// RFC 4978: `COMPRESS DEFLATE` (algorithm upper-cased).
     Compress {
         algorithm: String,
     },
@@ -183,6 +186,7 @@ pub struct List {
     pub return_status: Option<Vec<StatusItem>>,
 }
 
+/// A STATUS data item (also used by LIST-STATUS).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum StatusItem {
     Messages,
@@ -197,6 +201,7 @@ pub enum StatusItem {
 }
 
 impl StatusItem {
+    /// The item's name as written in STATUS requests and responses.
     pub fn name(self) -> &'static str {
         match self {
             StatusItem::Messages => "MESSAGES",
@@ -219,8 +224,10 @@ pub struct Append {
     pub messages: Vec<AppendMessage>,
 }
 
+/// One message of an APPEND (several with MULTIAPPEND).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AppendMessage {
+    /// As sent, except the system flags (`\Seen` ...) in their canonical case.
     pub flags: Vec<String>,
     pub date: Option<DateTime<FixedOffset>>,
     /// The message bytes, from `{n}`, `{n+}` or `~{n}` (literal8).
@@ -241,6 +248,7 @@ pub enum SeqNum {
     Largest,
 }
 
+/// SEARCH / UID SEARCH, with ESEARCH return options.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Search {
     pub uid: bool,
@@ -251,6 +259,7 @@ pub struct Search {
     pub criteria: SearchKey,
 }
 
+/// An ESEARCH return option (RFC 4731), SAVE from SEARCHRES (RFC 5182).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SearchReturn {
     Min,
@@ -260,6 +269,7 @@ pub enum SearchReturn {
     Save,
 }
 
+/// A search criterion; strings are as sent (the server decides matching and charset).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SearchKey {
     All,
@@ -306,6 +316,7 @@ pub enum SearchKey {
     Younger(u64),
 }
 
+/// FETCH / UID FETCH, with CONDSTORE / QRESYNC modifiers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fetch {
     pub uid: bool,
@@ -318,6 +329,7 @@ pub struct Fetch {
     pub vanished: bool,
 }
 
+/// One FETCH data item.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FetchItem {
     Envelope,
@@ -357,6 +369,7 @@ pub struct Section {
     pub text: Option<SectionText>,
 }
 
+/// The part of a section after the part path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SectionText {
     Header,
@@ -367,6 +380,7 @@ pub enum SectionText {
     Mime,
 }
 
+/// STORE / UID STORE.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Store {
     pub uid: bool,
@@ -376,9 +390,11 @@ pub struct Store {
     pub mode: StoreMode,
     /// `.SILENT`.
     pub silent: bool,
+    /// As sent, except the system flags (`\Seen` ...) in their canonical case.
     pub flags: Vec<String>,
 }
 
+/// How STORE changes the flags.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StoreMode {
     /// `FLAGS`

@@ -127,7 +127,8 @@ fn conn(stream: Box<dyn Stream>) -> Conn {
 
 enum Line {
     Ok(Vec<u8>),
-    TooLong,
+    /// Over the limit; the line's first bytes (for its tag).
+    TooLong(Vec<u8>),
     Eof,
 }
 
@@ -148,7 +149,8 @@ async fn read_line(conn: &mut Conn, max: usize) -> std::io::Result<Line> {
         if !too_long {
             if line.len() + take > max {
                 too_long = true;
-                line.clear();
+                line.extend_from_slice(&buf[..take.min(200)]);
+                line.truncate(200);
             } else {
                 line.extend_from_slice(&buf[..take]);
             }
@@ -156,7 +158,7 @@ async fn read_line(conn: &mut Conn, max: usize) -> std::io::Result<Line> {
         conn.consume(take);
         if done {
             return Ok(if too_long {
-                Line::TooLong
+                Line::TooLong(line)
             } else {
                 Line::Ok(line)
             });
@@ -193,8 +195,9 @@ async fn read_command(conn: &mut Conn, append_limit: u64) -> std::io::Result<Fra
     loop {
         let line = match read_line(conn, MAX_LINE).await? {
             Line::Eof => return Ok(Framed::Eof),
-            Line::TooLong => {
-                let tag = tag_of(&command).unwrap_or_else(|| "*".into());
+            Line::TooLong(start) => {
+                let first = if command.is_empty() { &start } else { &command };
+                let tag = tag_of(first).unwrap_or_else(|| "*".into());
                 return Ok(Framed::Refused(
                     format!("{tag} BAD command line too long (the limit is {MAX_LINE} bytes)\r\n"),
                     !command.is_empty(),
@@ -273,7 +276,7 @@ async fn handle(shared: Arc<Shared>, kind: ListenerKind, tcp: TcpStream, peer: S
         if session.expects_sasl() {
             let line = match tokio::time::timeout(timeout, read_line(&mut conn, MAX_LINE)).await {
                 Ok(Ok(Line::Ok(l))) => l,
-                Ok(Ok(Line::TooLong)) => b"*\r\n".to_vec(),
+                Ok(Ok(Line::TooLong(_))) => b"*\r\n".to_vec(),
                 _ => break,
             };
             let mut out = Output::new(conn.get_mut());
@@ -390,7 +393,7 @@ async fn idle(shared: &Shared, conn: &mut Conn, session: &mut Session, tag: &str
         let line = match tokio::time::timeout(Duration::from_secs(30), read_line(conn, 1024)).await
         {
             Ok(Ok(Line::Ok(l))) => l,
-            Ok(Ok(Line::TooLong)) => Vec::new(),
+            Ok(Ok(Line::TooLong(_))) => Vec::new(),
             _ => return false,
         };
         let reply = if line.trim_ascii().eq_ignore_ascii_case(b"DONE") {

@@ -91,15 +91,15 @@ pub fn quoted_printable(input: &[u8]) -> Vec<u8> {
         let mut i = 0;
         while i < line.len() {
             let c = line[i];
-            if c == b'=' {
-                if let (Some(h), Some(l)) = (
+            if c == b'='
+                && let (Some(h), Some(l)) = (
                     line.get(i + 1).copied().and_then(hex),
                     line.get(i + 2).copied().and_then(hex),
-                ) {
-                    out.push((h << 4) | l);
-                    i += 3;
-                    continue;
-                }
+                )
+            {
+                out.push((h << 4) | l);
+                i += 3;
+                continue;
             }
             out.push(c);
             i += 1;

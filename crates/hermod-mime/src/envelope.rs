@@ -263,19 +263,20 @@ pub(crate) fn parse_address_list(value: &str) -> Vec<AddrItem> {
             let close = (k..n).find(|&m| toks[m] == Tok::Special('>')).unwrap_or(n);
             // Obsolete source route: <@a,@b:user@host>
             let mut adl = None;
-            if k < close && toks[k] == Tok::Special('@') {
-                if let Some(colon) = (k..close).find(|&m| toks[m] == Tok::Special(':')) {
-                    let route: String = toks[k..colon]
-                        .iter()
-                        .map(|t| match t {
-                            Tok::Word(w) | Tok::Quoted(w) => w.clone(),
-                            Tok::Special(c) => c.to_string(),
-                            Tok::Comment(_) => String::new(),
-                        })
-                        .collect();
-                    adl = Some(route);
-                    k = colon + 1;
-                }
+            if k < close
+                && toks[k] == Tok::Special('@')
+                && let Some(colon) = (k..close).find(|&m| toks[m] == Tok::Special(':'))
+            {
+                let route: String = toks[k..colon]
+                    .iter()
+                    .map(|t| match t {
+                        Tok::Word(w) | Tok::Quoted(w) => w.clone(),
+                        Tok::Special(c) => c.to_string(),
+                        Tok::Comment(_) => String::new(),
+                    })
+                    .collect();
+                adl = Some(route);
+                k = colon + 1;
             }
             let (mailbox, host) = addr_spec(&toks[k.min(close)..close]);
             if name.is_some() || !mailbox.is_empty() || host.is_some() {

@@ -371,28 +371,35 @@ pub fn search_text(raw: &[u8]) -> SearchText {
         })
         .collect();
     let mut body = String::new();
-    match &parsed {
-        Some(msg) => {
-            let mut stack: Vec<&Message<'_>> = vec![msg];
-            while let Some(m) = stack.pop() {
-                for part in &m.parts {
-                    let text = match &part.body {
-                        PartType::Text(t) => t.to_string(),
-                        PartType::Html(h) => mail_parser::decoders::html::html_to_text(h),
-                        PartType::Message(inner) => {
-                            stack.push(inner);
-                            continue;
-                        }
-                        _ => continue,
-                    };
-                    if !body.is_empty() {
-                        body.push('\n');
+    let mut leaves = 0;
+    if let Some(msg) = &parsed {
+        let mut stack: Vec<&Message<'_>> = vec![msg];
+        while let Some(m) = stack.pop() {
+            for part in &m.parts {
+                let text = match &part.body {
+                    PartType::Text(t) => t.to_string(),
+                    PartType::Html(h) => mail_parser::decoders::html::html_to_text(h),
+                    PartType::Message(inner) => {
+                        stack.push(inner);
+                        continue;
                     }
-                    body.push_str(&text);
+                    PartType::Multipart(_) => continue,
+                    PartType::Binary(_) | PartType::InlineBinary(_) => {
+                        leaves += 1;
+                        continue;
+                    }
+                };
+                leaves += 1;
+                if !body.is_empty() {
+                    body.push('\n');
                 }
+                body.push_str(&text);
             }
         }
-        None => body = String::from_utf8_lossy(&raw[hdr_end..]).into_owned(),
+    }
+    if leaves == 0 {
+        // Nothing mail-parser could structure: search the raw body.
+        body = String::from_utf8_lossy(&raw[hdr_end..]).into_owned();
     }
     SearchText { headers, body }
 }
@@ -460,7 +467,10 @@ impl Mime {
     }
 }
 
-fn parse_content_type(value: &[u8]) -> Option<(String, Option<String>, Vec<(String, String)>)> {
+/// `(TYPE, SUBTYPE, [(NAME, value)])` of a Content-Type or Content-Disposition.
+type ParsedContentType = (String, Option<String>, Vec<(String, String)>);
+
+fn parse_content_type(value: &[u8]) -> Option<ParsedContentType> {
     let mut buf = value.to_vec();
     buf.push(b'\n');
     match MessageStream::new(&buf).parse_content_type() {

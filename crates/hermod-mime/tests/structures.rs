@@ -326,7 +326,7 @@ fn message_rfc822_attachment() {
             concat!(
                 r#"(("TEXT" "PLAIN" ("CHARSET" "US-ASCII") NIL NIL "7BIT" 12 1)"#,
                 r#"("MESSAGE" "RFC822" NIL NIL NIL "7BIT" 97 {} ("TEXT" "PLAIN" ("CHARSET" "US-ASCII") NIL NIL "7BIT" 10 1) 5)"#,
-                r#"("MESSAGE" "RFC822" NIL NIL NIL "7BIT" 125 {} ((NIL NIL NIL NIL NIL "7BIT" 3 1)("TEXT" "HTML" ("CHARSET" "US-ASCII") NIL NIL "7BIT" 10 1) "ALTERNATIVE") 12)"#,
+                r#"("MESSAGE" "RFC822" NIL NIL NIL "7BIT" 129 {} ((NIL NIL NIL NIL NIL "7BIT" 3 1)("TEXT" "HTML" ("CHARSET" "US-ASCII") NIL NIL "7BIT" 10 1) "ALTERNATIVE") 11)"#,
                 r#" "MIXED")"#
             ),
             inner_env, second_env
@@ -342,7 +342,7 @@ fn message_rfc822_attachment() {
             concat!(
                 r#"(("TEXT" "PLAIN" ("CHARSET" "US-ASCII") NIL NIL "7BIT" 12 1 NIL NIL NIL NIL)"#,
                 r#"("MESSAGE" "RFC822" NIL NIL NIL "7BIT" 97 {} ("TEXT" "PLAIN" ("CHARSET" "US-ASCII") NIL NIL "7BIT" 10 1 NIL NIL NIL NIL) 5 NIL ("ATTACHMENT" NIL) NIL NIL)"#,
-                r#"("MESSAGE" "RFC822" NIL NIL NIL "7BIT" 125 {} (("TEXT" "PLAIN" ("CHARSET" "US-ASCII") NIL NIL "7BIT" 3 1 NIL NIL NIL NIL)("TEXT" "HTML" ("CHARSET" "US-ASCII") NIL NIL "7BIT" 10 1 NIL NIL NIL NIL) "ALTERNATIVE" ("BOUNDARY" "c") NIL NIL NIL) 12 NIL NIL NIL NIL)"#,
+                r#"("MESSAGE" "RFC822" NIL NIL NIL "7BIT" 129 {} (("TEXT" "PLAIN" ("CHARSET" "US-ASCII") NIL NIL "7BIT" 3 1 NIL NIL NIL NIL)("TEXT" "HTML" ("CHARSET" "US-ASCII") NIL NIL "7BIT" 10 1 NIL NIL NIL NIL) "ALTERNATIVE" ("BOUNDARY" "c") NIL NIL NIL) 11 NIL NIL NIL NIL)"#,
                 r#" "MIXED" ("BOUNDARY" "b") NIL NIL NIL)"#
             ),
             inner_env, second_env
@@ -405,7 +405,7 @@ fn top_level_message_rfc822() {
     check_syntax(&a);
     assert_eq!(
         a.body,
-        r#"("MESSAGE" "RFC822" NIL NIL NIL "7BIT" 21 (NIL "inner" NIL NIL NIL NIL NIL NIL NIL NIL) ("TEXT" "PLAIN" ("CHARSET" "US-ASCII") NIL NIL "7BIT" 4 1) 3)"#
+        r#"("MESSAGE" "RFC822" NIL NIL NIL "7BIT" 22 (NIL "inner" NIL NIL NIL NIL NIL NIL NIL NIL) ("TEXT" "PLAIN" ("CHARSET" "US-ASCII") NIL NIL "7BIT" 4 1) 3)"#
     );
     let m = &a.parts;
     assert_eq!(
@@ -590,4 +590,29 @@ fn header_fields_keep_folding() {
         sec(&raw, &a.parts, &[], SectionSpec::HeaderFields(&none)).unwrap(),
         "\r\n"
     );
+}
+
+#[test]
+fn deep_nesting_is_bounded() {
+    let mut nested_messages = String::from("Subject: core\r\n\r\nbody\r\n");
+    for i in 0..150 {
+        nested_messages =
+            format!("Subject: level {i}\r\nContent-Type: message/rfc822\r\n\r\n{nested_messages}");
+    }
+    let mut nested_multiparts = String::from("Content-Type: text/plain\r\n\r\nleaf");
+    for i in 0..150 {
+        nested_multiparts = format!(
+            "Content-Type: multipart/mixed; boundary=\"b{i}\"\r\n\r\n--b{i}\r\n{nested_multiparts}\r\n--b{i}--"
+        );
+    }
+    for raw in [nested_messages, nested_multiparts] {
+        let raw = raw.into_bytes();
+        let a = analyze(&raw);
+        check_syntax(&a);
+        assert_eq!(
+            section(&raw, &a.parts, &[], SectionSpec::Full).unwrap(),
+            raw
+        );
+        assert!(section(&raw, &a.parts, &[1; 20], SectionSpec::Full).is_some());
+    }
 }

@@ -1153,22 +1153,22 @@ fn search_nesting() {
     assert!(matches!(search(&deep).criteria, Not(_)));
     // Too deep.
     err_msg(
-        &format!("a SEARCH {}ALL{}\r\n", "(".repeat(150), ")".repeat(150)),
+        format!("a SEARCH {}ALL{}\r\n", "(".repeat(150), ")".repeat(150)),
         Some("a"),
         "nested too deeply",
     );
     err_msg(
-        &format!("a SEARCH {}ALL\r\n", "NOT ".repeat(100_000)),
+        format!("a SEARCH {}ALL\r\n", "NOT ".repeat(100_000)),
         Some("a"),
         "nested too deeply",
     );
     err_msg(
-        &format!("a SEARCH {}ALL ALL\r\n", "OR ".repeat(1000)),
+        format!("a SEARCH {}ALL ALL\r\n", "OR ".repeat(1000)),
         Some("a"),
         "nested too deeply",
     );
     err_msg(
-        &format!("a SEARCH {}\r\n", "(".repeat(100_000)),
+        format!("a SEARCH {}\r\n", "(".repeat(100_000)),
         Some("a"),
         "nested too deeply",
     );
