@@ -189,6 +189,18 @@ def make_server(tmp_path):
         s.stop()
 
 
+def pg_settings():
+    """Settings for a server whose metadata lives in a fresh PostgreSQL schema."""
+    import uuid
+    base = os.environ.get("HERMOD_TEST_PG", "postgres://postgres@127.0.0.1:5432/test")
+    schema = "e2e_" + uuid.uuid4().hex[:12]
+    r = subprocess.run(["psql", base, "-q", "-c", f"CREATE SCHEMA {schema}"], capture_output=True, text=True)
+    if r.returncode != 0 and os.environ.get("HERMOD_SKIP_PG") == "1":
+        pytest.skip("PostgreSQL not reachable and HERMOD_SKIP_PG=1")
+    assert r.returncode == 0, f"PostgreSQL at {base} is not reachable: {r.stderr}"
+    return f'[store]\nurl = "{base}?options[search_path]={schema}"\n'
+
+
 @pytest.fixture(params=["faq", "rfc"])
 def profile(request):
     return request.param

@@ -9,7 +9,7 @@ import zlib
 
 import pytest
 
-from conftest import tls_context
+from conftest import pg_settings, tls_context
 from imap_client import RawImap
 
 ANN = "ann@example.com"
@@ -48,9 +48,10 @@ MULTIPART = (
 )
 
 
-@pytest.fixture
-def server(make_server):
-    s = make_server()
+@pytest.fixture(params=["sqlite", "postgres"])
+def server(make_server, request):
+    """A running server with ann and bob, on each metadata backend."""
+    s = make_server(settings=pg_settings() if request.param == "postgres" else "")
     s.add_domain("example.com")
     s.add_user(ANN)
     s.add_user("bob@example.com")

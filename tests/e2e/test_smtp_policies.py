@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from conftest import tls_context
+from conftest import pg_settings, tls_context
 from smtp_client import Raw, message
 
 REPLIES = {
@@ -278,15 +278,7 @@ def test_local_delivery_no_goes_to_the_queue(hosted):
 
 def test_smtp_on_postgresql(make_server):
     """The same server with its metadata in PostgreSQL (never skipped in CI)."""
-    import os
-    import uuid
-    base = os.environ.get("HERMOD_TEST_PG", "postgres://postgres@127.0.0.1:5432/test")
-    schema = "e2e_" + uuid.uuid4().hex[:12]
-    r = subprocess.run(["psql", base, "-q", "-c", f"CREATE SCHEMA {schema}"], capture_output=True, text=True)
-    if r.returncode != 0 and os.environ.get("HERMOD_SKIP_PG") == "1":
-        pytest.skip("PostgreSQL not reachable and HERMOD_SKIP_PG=1")
-    assert r.returncode == 0, f"PostgreSQL at {base} is not reachable: {r.stderr}"
-    s = make_server(settings=f'[store]\nurl = "{base}?options[search_path]={schema}"\n')
+    s = make_server(settings=pg_settings())
     s.add_domain("example.com")
     s.add_user("ann@example.com", "ann-password")
     s.start()
