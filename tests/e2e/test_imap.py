@@ -508,3 +508,28 @@ def test_idle_client_is_logged_out_after_the_timeout(make_server):
     c = raw(s)
     time.sleep(2.5)
     assert c.line().startswith(b"* BYE")
+
+
+def test_check_close_unselect_and_getquota(make_server):
+    s = make_server()
+    s.add_domain("example.com")
+    s.add_user(ANN, PW, "--quota", "2048000")
+    s.start()
+    for i in range(3):
+        s.deliver(ANN, subject=f"m{i}")
+    c = raw(s)
+    u = b"".join(c.ok('GETQUOTA ""'))
+    assert b'* QUOTA "" (STORAGE 1 2000)' in u, u
+    c.ok("SELECT INBOX")
+    c.ok("CHECK")
+    c.ok("STORE 1 +FLAGS (\\Deleted)")
+    # UNSELECT leaves \Deleted messages alone; CLOSE expunges them silently.
+    c.ok("UNSELECT")
+    _, t = c.cmd("FETCH 1 FLAGS")
+    assert b"BAD" in t
+    assert b"MESSAGES 3" in c.ok("STATUS INBOX (MESSAGES)")[0]
+    c.ok("SELECT INBOX")
+    assert c.ok("CLOSE") == []
+    assert b"MESSAGES 2" in c.ok("STATUS INBOX (MESSAGES)")[0]
+    _, t = c.cmd("GETQUOTA nope")
+    assert b"NO" in t

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use hermod_imap_proto::{Fetch, FetchItem, Section, SectionText, encode};
 use hermod_mime::{PartMap, SectionSpec};
 use hermod_model::MessageMeta;
-use hermod_store::{BlobId, BlobStore, IndexData};
+use hermod_store::{BlobId, BlobStore};
 
 use crate::session::{Output, Session};
 
@@ -215,19 +215,19 @@ pub async fn fetch(session: &mut Session, tag: &str, f: Fetch, out: &mut Output<
                     }
                     FetchItem::Envelope => {
                         if let Some(r) = &row {
-                            let env = indexed(session, r, |i| i.envelope).await;
+                            let env = indexed(session, r, Indexed::Envelope).await;
                             parts.push(format!("ENVELOPE {env}").into_bytes());
                         }
                     }
                     FetchItem::BodyStructure => {
                         if let Some(r) = &row {
-                            let bs = indexed(session, r, |i| i.body_structure).await;
+                            let bs = indexed(session, r, Indexed::BodyStructure).await;
                             parts.push(format!("BODYSTRUCTURE {bs}").into_bytes());
                         }
                     }
                     FetchItem::Body => {
                         if let Some(r) = &row {
-                            let b = indexed(session, r, |i| i.body).await;
+                            let b = indexed(session, r, Indexed::Body).await;
                             parts.push(format!("BODY {b}").into_bytes());
                         }
                     }
@@ -371,24 +371,31 @@ async fn load(session: &Session, row: &MessageMeta) -> Result<Body, String> {
     Ok(Body { raw, parts })
 }
 
-/// An indexed value; for a message stored before it had an index, computed now from the body.
-async fn indexed(
-    session: &Session,
-    row: &MessageMeta,
-    pick: impl Fn(IndexData) -> String,
-) -> String {
-    let have = pick(IndexData {
-        envelope: row.envelope.clone(),
-        body_structure: row.body_structure.clone(),
-        body: row.body.clone(),
-        parts: String::new(),
-        sent_date: None,
-    });
+/// Which indexed structure an item wants.
+#[derive(Clone, Copy)]
+enum Indexed {
+    Envelope,
+    BodyStructure,
+    Body,
+}
+
+/// An indexed structure; for a message whose analysis was deferred (a very large one),
+/// computed now from the body.
+async fn indexed(session: &Session, row: &MessageMeta, which: Indexed) -> String {
+    let pick = |envelope: String, body_structure: String, body: String| match which {
+        Indexed::Envelope => envelope,
+        Indexed::BodyStructure => body_structure,
+        Indexed::Body => body,
+    };
+    let have = match which {
+        Indexed::Envelope => &row.envelope,
+        Indexed::BodyStructure => &row.body_structure,
+        Indexed::Body => &row.body,
+    };
     if !have.is_empty() {
-        return have;
+        return have.clone();
     }
-    match load(session, row).await {
-        Ok(b) => pick(index_of(&b.raw)),
-        Err(_) => pick(index_of(b"")),
-    }
+    let raw = load(session, row).await.map(|b| b.raw).unwrap_or_default();
+    let i = index_of(&raw);
+    pick(i.envelope, i.body_structure, i.body)
 }

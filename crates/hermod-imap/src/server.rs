@@ -359,8 +359,17 @@ async fn idle(shared: &Shared, conn: &mut Conn, session: &mut Session, tag: &str
     if write_raw(conn, b"+ idling\r\n").await.is_err() {
         return false;
     }
+    // Changes that landed between the last command and IDLE are reported at once.
+    let mut woke = true;
     loop {
-        let woke = tokio::select! {
+        if woke {
+            let mut out = Output::new(conn.get_mut());
+            session.idle_poll(&mut out).await;
+            if out.flush().await.is_err() {
+                return false;
+            }
+        }
+        woke = tokio::select! {
             r = conn.fill_buf() => match r {
                 Ok(buf) if !buf.is_empty() => false,
                 _ => return false,
@@ -383,11 +392,6 @@ async fn idle(shared: &Shared, conn: &mut Conn, session: &mut Session, tag: &str
             }
         };
         if woke {
-            let mut out = Output::new(conn.get_mut());
-            session.idle_poll(&mut out).await;
-            if out.flush().await.is_err() {
-                return false;
-            }
             continue;
         }
         let line = match tokio::time::timeout(Duration::from_secs(30), read_line(conn, 1024)).await

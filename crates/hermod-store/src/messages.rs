@@ -289,7 +289,8 @@ impl Store {
     ) -> Result<Mailbox> {
         let mut tx = self.writer.begin().await?;
         let max: i64 = sqlx::query(
-            "SELECT COALESCE(MAX(uidvalidity), 0) AS v FROM mailboxes WHERE account = $1",
+            "SELECT COALESCE(MAX(v), 0) AS v FROM (SELECT uidvalidity AS v FROM mailboxes WHERE account = $1 \
+             UNION ALL SELECT uidvalidity_floor AS v FROM accounts WHERE address = $1) AS known",
         )
         .bind(account.to_string())
         .fetch_one(&mut *tx)
@@ -319,18 +320,26 @@ impl Store {
             .ok_or_else(|| StoreError::NotFound("mailbox", name.to_string()))
     }
 
-    /// Deletes a mailbox and its messages. Its children stay (RFC 9051 6.3.4).
+    /// Deletes a mailbox and its messages. Its children stay (RFC 9051 6.3.4). Its
+    /// UIDVALIDITY is remembered, so a mailbox re-created under the name gets a higher one.
     pub async fn delete_mailbox(&self, account: &EmailAddress, name: &str) -> Result<()> {
         let mut tx = self.writer.begin().await?;
-        let id: Option<i64> =
-            sqlx::query("SELECT id FROM mailboxes WHERE account = $1 AND name = $2")
+        let row =
+            sqlx::query("SELECT id, uidvalidity FROM mailboxes WHERE account = $1 AND name = $2")
                 .bind(account.to_string())
                 .bind(name)
                 .fetch_optional(&mut *tx)
                 .await?
-                .map(|r| r.try_get("id"))
-                .transpose()?;
-        let id = id.ok_or_else(|| StoreError::NotFound("mailbox", name.to_string()))?;
+                .ok_or_else(|| StoreError::NotFound("mailbox", name.to_string()))?;
+        let id: i64 = row.try_get("id")?;
+        let uidvalidity: i64 = row.try_get("uidvalidity")?;
+        sqlx::query(
+            "UPDATE accounts SET uidvalidity_floor = $2 WHERE address = $1 AND uidvalidity_floor < $2",
+        )
+        .bind(account.to_string())
+        .bind(uidvalidity)
+        .execute(&mut *tx)
+        .await?;
         for table in ["messages", "expunged"] {
             sqlx::query(AssertSqlSafe(format!(
                 "DELETE FROM {table} WHERE mailbox_id = $1"
@@ -613,12 +622,20 @@ impl Store {
     /// EXPUNGE: removes the messages flagged \Deleted (only those in `only`, for UID
     /// EXPUNGE). Returns the removed UIDs, ascending.
     pub async fn expunge(&self, mailbox: &Mailbox, only: Option<&[u32]>) -> Result<Vec<u32>> {
+        let only: Option<Vec<u32>> = only.map(|o| {
+            let mut o = o.to_vec();
+            o.sort_unstable();
+            o
+        });
         let mut tx = self.writer.begin().await?;
         let rows = self.message_states_in(&mut tx, mailbox.id).await?;
         let doomed: Vec<u32> = rows
             .iter()
             .filter(|r| has_flag(&r.flags, "\\Deleted"))
-            .filter(|r| only.is_none_or(|o| o.binary_search(&r.uid).is_ok()))
+            .filter(|r| {
+                only.as_ref()
+                    .is_none_or(|o| o.binary_search(&r.uid).is_ok())
+            })
             .map(|r| r.uid)
             .collect();
         if doomed.is_empty() {

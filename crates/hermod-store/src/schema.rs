@@ -8,7 +8,7 @@ use sqlx::Row;
 
 use crate::{Result, Store, StoreError, now_ms};
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, V1), (2, V2), (3, V3)];
+const MIGRATIONS: &[(i64, &str)] = &[(1, V1), (2, V2), (3, V3), (4, V4)];
 
 const V1: &str = r#"
 CREATE TABLE plans (
@@ -184,6 +184,12 @@ CREATE TABLE expunged (
     PRIMARY KEY (mailbox_id, uid)
 );
 CREATE INDEX expunged_modseq ON expunged(mailbox_id, modseq);
+"#;
+
+/// The highest UIDVALIDITY of an account's deleted mailboxes, so a re-created one gets a
+/// higher one.
+const V4: &str = r#"
+ALTER TABLE accounts ADD COLUMN uidvalidity_floor BIGINT NOT NULL DEFAULT 0;
 "#;
 
 pub(crate) async fn migrate(store: &Store) -> Result<()> {

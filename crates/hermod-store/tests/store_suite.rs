@@ -839,7 +839,7 @@ fn message(n: u32, size: u64, with_flags: &[&str]) -> NewMessage {
             body_structure: format!("(\"body structure {n}\")"),
             body: format!("(\"body {n}\")"),
             parts: format!("0-{size}"),
-            sent_date: (n % 2 == 0).then_some(1_600_000_000 + i64::from(n)),
+            sent_date: n.is_multiple_of(2).then_some(1_600_000_000 + i64::from(n)),
         },
     }
 }
