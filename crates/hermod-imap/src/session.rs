@@ -1184,7 +1184,7 @@ impl Session {
         } else {
             matched.iter().filter_map(|u| view.seq_of(*u)).collect()
         };
-        let modseq = if uses_modseq || self.enabled.condstore && uses_modseq {
+        let modseq = if uses_modseq {
             matched
                 .iter()
                 .filter_map(|u| view.get(*u))

@@ -200,3 +200,119 @@ pub fn flags_response(seq: u32, m: &MessageState, report: Report) -> String {
     s.push_str(")\r\n");
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hermod_model::EmailAddress;
+
+    fn state(uid: u32, modseq: u64, flags: &[&str]) -> MessageState {
+        MessageState {
+            uid,
+            modseq,
+            flags: flags.iter().map(|f| f.to_string()).collect(),
+        }
+    }
+
+    fn view(uids: &[u32]) -> View {
+        let mailbox = Mailbox {
+            id: 1,
+            account: EmailAddress::parse("ann@example.com").unwrap(),
+            name: "INBOX".into(),
+            uidvalidity: 7,
+            uidnext: 100,
+            highest_modseq: 10,
+            special_use: None,
+            subscribed: true,
+        };
+        View::new(
+            mailbox,
+            false,
+            uids.iter().map(|u| state(*u, 1, &[])).collect(),
+            10,
+        )
+    }
+
+    fn set(ranges: &[(SeqNum, SeqNum)]) -> SequenceSet {
+        SequenceSet::Ranges(ranges.to_vec())
+    }
+
+    #[test]
+    fn sets_resolve_by_sequence_and_by_uid() {
+        let v = view(&[3, 5, 9, 12]);
+        let v1 = SeqNum::Value;
+        assert_eq!(
+            v.resolve(&set(&[(v1(2), SeqNum::Largest)]), false),
+            vec![5, 9, 12]
+        );
+        assert_eq!(v.resolve(&set(&[(v1(4), v1(10))]), true), vec![5, 9]);
+        assert_eq!(
+            v.resolve(&set(&[(SeqNum::Largest, SeqNum::Largest)]), true),
+            vec![12]
+        );
+        // "*" with a UID above every message still names the last one (RFC 9051 6.4.8).
+        assert_eq!(
+            v.resolve(&set(&[(v1(50), SeqNum::Largest)]), true),
+            vec![12]
+        );
+        assert_eq!(v.resolve(&set(&[(v1(3), v1(1))]), false), vec![3, 5, 9]);
+        assert!(v.seq_out_of_range(&set(&[(v1(5), v1(5))])));
+        assert!(
+            view(&[])
+                .resolve(&set(&[(v1(1), SeqNum::Largest)]), true)
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn changes_become_expunge_exists_and_fetch_in_that_order() {
+        let mut v = view(&[3, 5, 9]);
+        let changes = Changes {
+            changed: vec![state(9, 11, &["\\Seen"]), state(13, 12, &[])],
+            expunged: vec![3, 4],
+            highest_modseq: 12,
+        };
+        let out = v.apply_changes(changes, Report::default());
+        assert_eq!(
+            out,
+            vec![
+                "* 1 EXPUNGE\r\n".to_string(),
+                "* 3 EXISTS\r\n".to_string(),
+                "* 2 FETCH (FLAGS (\\Seen))\r\n".to_string(),
+            ]
+        );
+        assert_eq!(v.synced, 12);
+        assert_eq!(v.seq_of(13), Some(3));
+        // Told once: the same changes again say nothing.
+        let again = Changes {
+            changed: vec![state(9, 11, &["\\Seen"])],
+            expunged: vec![3],
+            highest_modseq: 12,
+        };
+        assert!(v.apply_changes(again, Report::default()).is_empty());
+    }
+
+    #[test]
+    fn qresync_clients_get_vanished_and_uids() {
+        let mut v = view(&[3, 5, 9]);
+        let report = Report {
+            condstore: true,
+            qresync: true,
+        };
+        let out = v.apply_changes(
+            Changes {
+                changed: vec![state(5, 11, &["\\Flagged"])],
+                expunged: vec![3, 9],
+                highest_modseq: 11,
+            },
+            report,
+        );
+        assert_eq!(
+            out,
+            vec![
+                "* VANISHED 3,9\r\n".to_string(),
+                "* 1 FETCH (FLAGS (\\Flagged) UID 5 MODSEQ (11))\r\n".to_string(),
+            ]
+        );
+    }
+}

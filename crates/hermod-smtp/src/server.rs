@@ -15,8 +15,9 @@ use tokio_rustls::TlsAcceptor;
 
 use crate::committer::Committer;
 use crate::data::DataDecoder;
-use crate::session::{Action, Session};
+use crate::session::{Action, Content, Session};
 use hermod_auth::Authenticator;
+use hermod_delivery::Delivery;
 
 /// Longest command line accepted (RFC 5321 allows 512; AUTH responses and extensions run longer).
 const MAX_LINE: usize = 4096;
@@ -39,6 +40,7 @@ pub struct Shared {
     pub tls: Option<TlsAcceptor>,
     pub auth: Authenticator,
     pub committer: Committer,
+    pub delivery: Delivery,
 }
 
 impl Shared {
@@ -48,6 +50,7 @@ impl Shared {
         settings: Settings,
         tls: Option<Arc<rustls::ServerConfig>>,
         auth: Authenticator,
+        delivery: Delivery,
     ) -> Shared {
         let committer = Committer::start(store.clone());
         Shared {
@@ -57,6 +60,7 @@ impl Shared {
             tls: tls.map(TlsAcceptor::from),
             auth,
             committer,
+            delivery,
         }
     }
 }
@@ -368,32 +372,67 @@ async fn receive_body(
         cleanup(spool).await;
     }
     let subject = subject_of(&header_bytes);
-    let index = match &stored {
-        Some(id) => index_stored(&shared.blobs, id, summary.size).await,
-        None => IndexData::default(),
+    let (index, content) = match &stored {
+        Some(id) => read_stored(&shared.blobs, id, summary.size).await,
+        None => (IndexData::default(), Content::default()),
     };
-    Some(session.finish_data(stored, summary, subject, index).await)
+    Some(
+        session
+            .finish_data(stored, summary, subject, index, content)
+            .await,
+    )
 }
 
 /// Messages up to this size are analysed for the IMAP index as they are accepted; larger
 /// ones are analysed when a client first asks (the analysis holds the message in memory).
 const INDEX_INLINE_MAX: u64 = 16 * 1024 * 1024;
 
-/// ENVELOPE, BODYSTRUCTURE and the part map of a stored message, computed once.
-async fn index_stored(blobs: &FsBlobStore, id: &str, size: u64) -> IndexData {
-    if size > INDEX_INLINE_MAX {
-        return IndexData::default();
-    }
+/// How much of a message too large to index inline the delivery rules see.
+const RULES_PREFIX: u64 = 1024 * 1024;
+
+/// The stored message read back once: its index (ENVELOPE, BODYSTRUCTURE, part map,
+/// computed once), and its bytes for the delivery rules (all of it, or for a very large
+/// message its first megabyte).
+async fn read_stored(blobs: &FsBlobStore, id: &str, size: u64) -> (IndexData, Content) {
     let Some(id) = BlobId::parse(id) else {
-        return IndexData::default();
+        return (IndexData::default(), Content::default());
     };
+    if size > INDEX_INLINE_MAX {
+        let prefix = async {
+            let file = tokio::fs::File::open(blobs.path_of(&id)).await?;
+            let mut buf = Vec::new();
+            tokio::io::AsyncReadExt::read_to_end(
+                &mut tokio::io::AsyncReadExt::take(file, RULES_PREFIX),
+                &mut buf,
+            )
+            .await?;
+            Ok::<_, std::io::Error>(buf)
+        };
+        let raw = prefix.await.unwrap_or_default();
+        return (
+            IndexData::default(),
+            Content {
+                raw,
+                complete: false,
+            },
+        );
+    }
     match blobs.get(&id).await {
-        Ok(raw) => tokio::task::spawn_blocking(move || hermod_mime::index(&raw))
-            .await
-            .unwrap_or_default(),
+        Ok(raw) => {
+            let (index, raw) = tokio::task::spawn_blocking(move || (hermod_mime::index(&raw), raw))
+                .await
+                .unwrap_or_default();
+            (
+                index,
+                Content {
+                    raw,
+                    complete: true,
+                },
+            )
+        }
         Err(e) => {
             tracing::warn!(error = %e, "cannot read a stored message back for indexing");
-            IndexData::default()
+            (IndexData::default(), Content::default())
         }
     }
 }

@@ -9,6 +9,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use hermod_delivery::{Incoming, Planned};
 use hermod_model::filter::{RecipientFilter, system_blocks};
 use hermod_model::{
     DeliveryStatus, EmailAddress, FilterScope, IncomingLogEntry, LogStatus, Policy, ReplyProfile,
@@ -23,6 +24,14 @@ use hermod_auth::Login;
 use hermod_auth::sasl as auth;
 
 /// What the server must do after a command.
+/// The accepted message's bytes as read back for the delivery rules.
+#[derive(Debug, Default)]
+pub struct Content {
+    pub raw: Vec<u8>,
+    /// False when `raw` is only the start of a very large message.
+    pub complete: bool,
+}
+
 #[derive(Debug, PartialEq, Eq)]
 pub enum Action {
     /// Write this reply (one or more CRLF-terminated lines).
@@ -675,6 +684,7 @@ impl Session {
         summary: DataSummary,
         subject: Option<String>,
         index: IndexData,
+        content: Content,
     ) -> Action {
         let Some(tx) = self.tx.take() else {
             return self.error(self.reply(503, "5.5.1", "MAIL first"));
@@ -696,6 +706,25 @@ impl Session {
                 Target::Remote(a) if !remote.contains(a) => remote.push(a.clone()),
                 _ => {}
             }
+        }
+        let planned = if local.is_empty() {
+            Planned::default()
+        } else {
+            let incoming = Incoming {
+                raw: &content.raw,
+                complete: content.complete,
+                blob_id: &blob_id,
+                size: summary.size,
+                sender: &tx.sender_raw,
+                accounts: &local,
+            };
+            match self.shared.delivery.plan(&incoming).await {
+                Ok(p) => p,
+                Err(e) => return self.temp_failure(e),
+            }
+        };
+        for note in &planned.notes {
+            tracing::info!(session = %self.id, "{note}");
         }
         let reply = self.reply(250, "2.0.0", &format!("ok: queued as {}", self.id));
         let incoming_log = tx
@@ -745,9 +774,11 @@ impl Session {
             size: summary.size,
             index,
             sender: tx.sender_raw.clone(),
-            local,
+            local: planned.local,
             remote,
             outgoing,
+            derived: planned.derived,
+            auto_replied: planned.auto_replied,
             incoming_log,
         };
         match self.shared.committer.commit(commit).await {

@@ -8,8 +8,42 @@ use hermod_model::{DeliveryStatus, EmailAddress, IncomingLogEntry, IndexData};
 use sqlx::{Any, Row, Transaction};
 
 use crate::logs::NewOutgoing;
-use crate::messages::{NewMessage, add_message};
+use crate::messages::{NewMessage, add_message, create_mailbox_in};
 use crate::{Result, Store, StoreError, now_ms};
+
+/// A copy of a message in a local mailbox: INBOX, or the folder a rule chose (created if
+/// missing), with the flags rules set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalCopy {
+    pub account: EmailAddress,
+    pub mailbox: String,
+    pub flags: Vec<String>,
+}
+
+impl LocalCopy {
+    pub fn inbox(account: EmailAddress) -> LocalCopy {
+        LocalCopy {
+            account,
+            mailbox: "INBOX".into(),
+            flags: Vec::new(),
+        }
+    }
+}
+
+/// A message born of the accepted one and committed with it: a forward (its own blob with
+/// a Delivered-To line, an SRS sender) or an auto-reply (null sender).
+#[derive(Debug, Clone)]
+pub struct Derived {
+    pub blob_id: String,
+    pub size: u64,
+    pub index: IndexData,
+    /// The envelope sender its delivery uses.
+    pub sender: String,
+    pub local: Vec<LocalCopy>,
+    pub remote: Vec<EmailAddress>,
+    /// A Track Deliveries record (a forward counts toward the forwarding user's limit).
+    pub outgoing: Option<NewOutgoing>,
+}
 
 /// Everything that must be true once a message is acknowledged.
 #[derive(Debug, Clone)]
@@ -21,12 +55,16 @@ pub struct Commit {
     pub index: IndexData,
     /// The envelope sender ("" for the null sender).
     pub sender: String,
-    /// Local accounts that get the message in their INBOX.
-    pub local: Vec<EmailAddress>,
+    /// Copies in local mailboxes.
+    pub local: Vec<LocalCopy>,
     /// Recipients handed to the outbound queue, each with the domain whose MX gets it.
     pub remote: Vec<EmailAddress>,
     /// For an authenticated submission: the Track Deliveries record (recipients filled in here).
     pub outgoing: Option<NewOutgoing>,
+    /// Forwards and auto-replies the delivery rules made.
+    pub derived: Vec<Derived>,
+    /// (account, sender) pairs that got an auto-reply now (one per sender per interval).
+    pub auto_replied: Vec<(EmailAddress, String)>,
     pub incoming_log: Vec<IncomingLogEntry>,
 }
 
@@ -71,7 +109,11 @@ impl Store {
         };
         for (c, r) in batch.iter().zip(&results) {
             if r.is_ok() {
-                c.local.iter().for_each(|a| self.notify_account(a));
+                let derived = c.derived.iter().flat_map(|d| &d.local);
+                c.local
+                    .iter()
+                    .chain(derived)
+                    .for_each(|l| self.notify_account(&l.account));
             }
         }
         results
@@ -147,26 +189,95 @@ async fn apply(tx: &mut Transaction<'static, Any>, c: &Commit) -> Result<()> {
         internal_date: now,
         index: c.index.clone(),
     };
-    for account in &c.local {
-        let id: i64 = sqlx::query("SELECT id FROM mailboxes WHERE account = $1 AND name = 'INBOX'")
-            .bind(account.to_string())
+    apply_message(
+        tx,
+        &message,
+        &c.sender,
+        &c.local,
+        &c.remote,
+        c.outgoing.as_ref(),
+        now,
+    )
+    .await?;
+    for d in &c.derived {
+        let message = NewMessage {
+            blob_id: d.blob_id.clone(),
+            size: d.size,
+            flags: Vec::new(),
+            internal_date: now,
+            index: d.index.clone(),
+        };
+        apply_message(
+            tx,
+            &message,
+            &d.sender,
+            &d.local,
+            &d.remote,
+            d.outgoing.as_ref(),
+            now,
+        )
+        .await?;
+    }
+    for (account, sender) in &c.auto_replied {
+        sqlx::query(
+            "INSERT INTO auto_replies (account, sender, sent_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (account, sender) DO UPDATE SET sent_at = excluded.sent_at",
+        )
+        .bind(account.to_string())
+        .bind(sender)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    }
+    for e in &c.incoming_log {
+        insert_incoming(tx, e).await?;
+    }
+    Ok(())
+}
+
+/// One message's local copies, Track Deliveries record and queue rows.
+async fn apply_message(
+    tx: &mut Transaction<'static, Any>,
+    message: &NewMessage,
+    sender: &str,
+    local: &[LocalCopy],
+    remote: &[EmailAddress],
+    outgoing: Option<&NewOutgoing>,
+    now: i64,
+) -> Result<()> {
+    for copy in local {
+        let id = match sqlx::query("SELECT id FROM mailboxes WHERE account = $1 AND name = $2")
+            .bind(copy.account.to_string())
+            .bind(&copy.mailbox)
             .fetch_optional(&mut **tx)
             .await?
-            .ok_or_else(|| StoreError::NotFound("mailbox", format!("INBOX of {account}")))?
-            .try_get("id")?;
-        add_message(tx, id, &message).await?;
+        {
+            Some(row) => row.try_get("id")?,
+            None if copy.mailbox == "INBOX" => {
+                return Err(StoreError::NotFound(
+                    "mailbox",
+                    format!("INBOX of {}", copy.account),
+                ));
+            }
+            None => create_mailbox_in(tx, &copy.account, &copy.mailbox, None).await?,
+        };
+        let m = NewMessage {
+            flags: copy.flags.clone(),
+            ..message.clone()
+        };
+        add_message(tx, id, &m).await?;
     }
-    let outgoing_id = match &c.outgoing {
+    let outgoing_id = match outgoing {
         Some(out) => Some(insert_outgoing(tx, out, now).await?),
         None => None,
     };
-    for rcpt in &c.remote {
+    for rcpt in remote {
         sqlx::query(
             "INSERT INTO queue (blob_id, sender, recipient, domain, outgoing_id, created_at, next_attempt, attempts, status) \
              VALUES ($1, $2, $3, $4, $5, $6, $6, 0, $7)",
         )
-        .bind(&c.blob_id)
-        .bind(&c.sender)
+        .bind(&message.blob_id)
+        .bind(sender)
         .bind(rcpt.to_string())
         .bind(rcpt.domain().as_str())
         .bind(outgoing_id)
@@ -174,9 +285,6 @@ async fn apply(tx: &mut Transaction<'static, Any>, c: &Commit) -> Result<()> {
         .bind(DeliveryStatus::Queued.as_str())
         .execute(&mut **tx)
         .await?;
-    }
-    for e in &c.incoming_log {
-        insert_incoming(tx, e).await?;
     }
     Ok(())
 }

@@ -26,6 +26,7 @@ mod filters;
 mod logs;
 mod mailboxes;
 mod messages;
+mod rules;
 
 use std::time::Duration;
 
@@ -34,7 +35,7 @@ use sqlx::{AnyPool, Row};
 
 pub use accounts::{AccountUpdate, NewAccount};
 pub use blob::{BlobId, BlobStore, FsBlobStore};
-pub use delivery::{Commit, QueueEntry};
+pub use delivery::{Commit, Derived, LocalCopy, QueueEntry};
 pub use dialect::{Dialect, Postgres, Sqlite};
 pub use domains::DomainUpdate;
 pub use error::StoreError;
@@ -45,6 +46,7 @@ pub use messages::{
     Changes, FlagOp, FlagResult, MailboxCounts, MessageState, NewMessage, apply_flags,
     normalise_flag,
 };
+pub use rules::{NewRule, RuleOwner};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 

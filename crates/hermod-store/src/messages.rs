@@ -288,32 +288,7 @@ impl Store {
         special_use: Option<SpecialUse>,
     ) -> Result<Mailbox> {
         let mut tx = self.writer.begin().await?;
-        let max: i64 = sqlx::query(
-            "SELECT COALESCE(MAX(v), 0) AS v FROM (SELECT uidvalidity AS v FROM mailboxes WHERE account = $1 \
-             UNION ALL SELECT uidvalidity_floor AS v FROM accounts WHERE address = $1) AS known",
-        )
-        .bind(account.to_string())
-        .fetch_one(&mut *tx)
-        .await?
-        .try_get("v")?;
-        let uidvalidity = ((now_ms() / 1000) & 0x7FFF_FFFF).max(max + 1);
-        let inserted = sqlx::query(
-            "INSERT INTO mailboxes (account, name, uidvalidity, uidnext, highest_modseq, special_use, subscribed) \
-             VALUES ($1, $2, $3, 1, 1, $4, 1)",
-        )
-        .bind(account.to_string())
-        .bind(name)
-        .bind(uidvalidity)
-        .bind(special_use.map(|s| s.attribute().to_string()))
-        .execute(&mut *tx)
-        .await;
-        match inserted {
-            Err(e) if is_unique_violation(&e) => {
-                return Err(StoreError::Exists("mailbox", name.to_string()));
-            }
-            Err(e) => return Err(e.into()),
-            Ok(_) => {}
-        }
+        create_mailbox_in(&mut tx, account, name, special_use).await?;
         tx.commit().await?;
         self.get_mailbox(account, name)
             .await?
@@ -706,6 +681,41 @@ impl Store {
         .await?
         .try_get("used")?;
         Ok(used.max(0) as u64)
+    }
+}
+
+/// Creates a mailbox inside a transaction; returns its id. Its UIDVALIDITY is new: higher
+/// than any the account has had (deleted mailboxes raise the account's floor), so a deleted
+/// and re-created folder never looks like the old one to a client's cache.
+pub(crate) async fn create_mailbox_in(
+    tx: &mut Transaction<'static, Any>,
+    account: &EmailAddress,
+    name: &str,
+    special_use: Option<SpecialUse>,
+) -> Result<i64> {
+    let max: i64 = sqlx::query(
+        "SELECT COALESCE(MAX(v), 0) AS v FROM (SELECT uidvalidity AS v FROM mailboxes WHERE account = $1 \
+         UNION ALL SELECT uidvalidity_floor AS v FROM accounts WHERE address = $1) AS known",
+    )
+    .bind(account.to_string())
+    .fetch_one(&mut **tx)
+    .await?
+    .try_get("v")?;
+    let uidvalidity = ((now_ms() / 1000) & 0x7FFF_FFFF).max(max + 1);
+    let inserted = sqlx::query(
+        "INSERT INTO mailboxes (account, name, uidvalidity, uidnext, highest_modseq, special_use, subscribed) \
+         VALUES ($1, $2, $3, 1, 1, $4, 1) RETURNING id",
+    )
+    .bind(account.to_string())
+    .bind(name)
+    .bind(uidvalidity)
+    .bind(special_use.map(|s| s.attribute().to_string()))
+    .fetch_one(&mut **tx)
+    .await;
+    match inserted {
+        Err(e) if is_unique_violation(&e) => Err(StoreError::Exists("mailbox", name.to_string())),
+        Err(e) => Err(e.into()),
+        Ok(row) => Ok(row.try_get("id")?),
     }
 }
 

@@ -8,7 +8,7 @@ use sqlx::Row;
 
 use crate::{Result, Store, StoreError, now_ms};
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, V1), (2, V2), (3, V3), (4, V4)];
+const MIGRATIONS: &[(i64, &str)] = &[(1, V1), (2, V2), (3, V3), (4, V4), (5, V5)];
 
 const V1: &str = r#"
 CREATE TABLE plans (
@@ -190,6 +190,16 @@ CREATE INDEX expunged_modseq ON expunged(mailbox_id, modseq);
 /// higher one.
 const V4: &str = r#"
 ALTER TABLE accounts ADD COLUMN uidvalidity_floor BIGINT NOT NULL DEFAULT 0;
+"#;
+
+/// Delivery rules: who got an auto-reply from whom, when (one per sender per interval).
+const V5: &str = r#"
+CREATE TABLE auto_replies (
+    account TEXT NOT NULL REFERENCES accounts(address) ON DELETE CASCADE,
+    sender TEXT NOT NULL,
+    sent_at BIGINT NOT NULL,
+    PRIMARY KEY (account, sender)
+);
 "#;
 
 pub(crate) async fn migrate(store: &Store) -> Result<()> {

@@ -722,9 +722,14 @@ async fn group_commit_delivers_queues_and_logs(s: &Store) {
         size: 10,
         index: IndexData::default(),
         sender: "x@remote.org".into(),
-        local: vec![addr("ann@example.com"), addr("bob@example.com")],
+        local: vec![
+            LocalCopy::inbox(addr("ann@example.com")),
+            LocalCopy::inbox(addr("bob@example.com")),
+        ],
         remote: vec![],
         outgoing: None,
+        derived: Vec::new(),
+        auto_replied: Vec::new(),
         incoming_log: vec![log("ann@example.com"), log("bob@example.com")],
     };
     let c2 = Commit {
@@ -732,7 +737,7 @@ async fn group_commit_delivers_queues_and_logs(s: &Store) {
         size: 20,
         index: IndexData::default(),
         sender: "ann@example.com".into(),
-        local: vec![addr("bob@example.com")],
+        local: vec![LocalCopy::inbox(addr("bob@example.com"))],
         remote: vec![addr("friend@elsewhere.net")],
         outgoing: Some(NewOutgoing {
             account: addr("ann@example.com"),
@@ -749,11 +754,13 @@ async fn group_commit_delivers_queues_and_logs(s: &Store) {
                 ("friend@elsewhere.net".into(), DeliveryStatus::Queued, None),
             ],
         }),
+        derived: Vec::new(),
+        auto_replied: Vec::new(),
         incoming_log: vec![],
     };
     // A commit for an account that does not exist fails alone; the others still land.
     let bad = Commit {
-        local: vec![addr("ghost@example.com")],
+        local: vec![LocalCopy::inbox(addr("ghost@example.com"))],
         ..c1.clone()
     };
     let results = s.commit_batch(&[c1, bad, c2]).await;
@@ -1513,9 +1520,11 @@ async fn watchers_wake_on_changes(s: &Store) {
         size: 10,
         index: IndexData::default(),
         sender: "x@remote.org".into(),
-        local: vec![ann.clone()],
+        local: vec![LocalCopy::inbox(ann.clone())],
         remote: vec![],
         outgoing: None,
+        derived: Vec::new(),
+        auto_replied: Vec::new(),
         incoming_log: vec![],
     };
     let results = s.commit_batch(&[delivery]).await;

@@ -47,6 +47,127 @@ pub enum Command {
     /// The outbound queue.
     #[command(subcommand)]
     Queue(QueueCmd),
+    /// Delivery rules of a user (OWNER = the address) or of a domain (OWNER = the domain,
+    /// run before each user's rules).
+    #[command(subcommand)]
+    Rule(RuleCmd),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RuleCmd {
+    /// Add a rule (it starts disabled; `hermod rule enable` turns it on).
+    ///
+    /// Example, the FAQ's forward and delete:
+    /// hermod rule add ann@example.com forward_all --if "to contains ann@example.com"
+    ///   --forward ann@elsewhere.net --delete
+    Add {
+        owner: String,
+        /// Letters, digits, '_' and '-'.
+        name: String,
+        #[command(flatten)]
+        rule: RuleArgs,
+    },
+    /// Replace a rule's conditions and actions (keeps its place and state).
+    Edit {
+        owner: String,
+        name: String,
+        #[command(flatten)]
+        rule: RuleArgs,
+    },
+    /// The rules in the order they run.
+    List {
+        owner: String,
+        #[command(flatten)]
+        json: Json,
+    },
+    Show {
+        owner: String,
+        name: String,
+        #[command(flatten)]
+        json: Json,
+    },
+    Enable {
+        owner: String,
+        name: String,
+    },
+    Disable {
+        owner: String,
+        name: String,
+    },
+    /// Move a rule to a position (1 runs first).
+    Move {
+        owner: String,
+        name: String,
+        position: usize,
+    },
+    Remove {
+        owner: String,
+        name: String,
+    },
+    /// Print the rules as JSON (for `hermod rule import`), or as a Sieve script.
+    Export {
+        owner: String,
+        /// An equivalent Sieve (RFC 5228) script, for users moving to another provider.
+        #[arg(long)]
+        sieve: bool,
+    },
+    /// Import rules from a JSON file made by `hermod rule export` ("-" reads stdin).
+    /// Rules with the same name are replaced.
+    Import {
+        owner: String,
+        file: String,
+    },
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct RuleArgs {
+    /// A condition "FIELD OP TERM": FIELD is from, to, cc, to-or-cc, subject, body, list-id,
+    /// size, has-attachment or any header name; OP is contains, not-contains, is, is-not,
+    /// begins-with, ends-with, matches, greater-than, less-than. Repeat for more.
+    #[arg(long = "if", value_name = "CONDITION", required = true)]
+    conditions: Vec<String>,
+    /// Match when any condition holds (default: all must hold).
+    #[arg(long)]
+    pub any: bool,
+    /// File into this folder (created if missing).
+    #[arg(long)]
+    pub folder: Vec<String>,
+    /// Forward to this address without keeping a copy here.
+    #[arg(long)]
+    pub forward: Vec<String>,
+    /// Forward to this address and keep a copy here.
+    #[arg(long)]
+    pub forward_copy: Vec<String>,
+    /// Delete the message (no bounce is sent).
+    #[arg(long)]
+    pub delete: bool,
+    #[arg(long)]
+    pub mark_read: bool,
+    #[arg(long)]
+    pub flag: bool,
+    /// Auto-reply with this subject (needs --auto-reply-body).
+    #[arg(long, requires = "auto_reply_body")]
+    pub auto_reply_subject: Option<String>,
+    #[arg(long, requires = "auto_reply_subject")]
+    pub auto_reply_body: Option<String>,
+    /// Days before the same sender gets another auto-reply.
+    #[arg(long, default_value_t = 7)]
+    pub auto_reply_days: u32,
+    /// First day of the auto-reply (YYYY-MM-DD).
+    #[arg(long)]
+    pub auto_reply_start: Option<String>,
+    /// Last day of the auto-reply (YYYY-MM-DD).
+    #[arg(long)]
+    pub auto_reply_end: Option<String>,
+    /// Stop processing further rules.
+    #[arg(long)]
+    pub stop: bool,
+}
+
+impl RuleArgs {
+    pub fn conditions(&self) -> &[String] {
+        &self.conditions
+    }
 }
 
 #[derive(Subcommand, Debug)]

@@ -85,6 +85,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                 Command::Plan(cmd) => plan(&store, cmd).await,
                 Command::Logs(cmd) => logs(&store, cmd).await,
                 Command::Queue(cmd) => queue(&store, cmd).await,
+                Command::Rule(cmd) => crate::rules_cmd::run(&store, cmd).await,
                 Command::Serve | Command::Config(_) => unreachable!("handled above"),
             };
             store.close().await;

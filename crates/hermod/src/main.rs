@@ -7,6 +7,7 @@
 mod cli;
 mod commands;
 mod output;
+mod rules_cmd;
 mod serve;
 mod tls;
 

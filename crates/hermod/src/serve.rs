@@ -5,6 +5,7 @@ use hermod_config::Settings;
 use std::sync::Arc;
 
 use hermod_auth::Authenticator;
+use hermod_delivery::Delivery;
 use hermod_store::FsBlobStore;
 
 use crate::commands::open_store;
@@ -70,12 +71,19 @@ pub async fn serve(settings: Settings) -> Result<()> {
         Some(tls.clone()),
         auth.clone(),
     ));
+    let delivery = Delivery::new(
+        store.clone(),
+        blobs.clone(),
+        settings.hostname.clone(),
+        srs_secret(&settings.data_dir)?,
+    );
     let smtp = Arc::new(hermod_smtp::Shared::new(
         store.clone(),
         blobs,
         settings.clone(),
         Some(tls.clone()),
         auth.clone(),
+        delivery,
     ));
     let listeners = hermod_smtp::start(smtp)
         .await
@@ -91,6 +99,23 @@ pub async fn serve(settings: Settings) -> Result<()> {
     tracing::info!("shutting down");
     store.close().await;
     Ok(())
+}
+
+/// The secret SRS addresses of forwarded mail are signed with: made once, kept in the data
+/// directory (all nodes of one installation must share it to accept each other's bounces).
+fn srs_secret(data_dir: &std::path::Path) -> Result<Vec<u8>> {
+    let path = data_dir.join("srs.key");
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        let key = text.trim().as_bytes().to_vec();
+        if key.len() >= 16 {
+            return Ok(key);
+        }
+    }
+    let key: String = (0..32)
+        .map(|_| format!("{:02x}", rand::random::<u8>()))
+        .collect();
+    std::fs::write(&path, &key).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(key.into_bytes())
 }
 
 async fn wait_for_shutdown() -> Result<()> {
