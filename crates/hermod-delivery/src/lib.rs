@@ -139,7 +139,23 @@ impl Delivery {
                             };
                             match self.local_targets(&target).await? {
                                 Some(accounts) => {
-                                    queue.extend(accounts.into_iter().map(|a| (a, depth + 1)));
+                                    for a in accounts {
+                                        if seen.contains(&a) || queue.iter().any(|(q, _)| *q == a) {
+                                            // A forwarding loop among local accounts: the
+                                            // message stays here instead of going round.
+                                            planned.notes.push(format!(
+                                                "{account}: forward to {a} stopped, a forwarding loop; kept in INBOX"
+                                            ));
+                                            if !kept {
+                                                planned
+                                                    .local
+                                                    .push(LocalCopy::inbox(account.clone()));
+                                                kept = true;
+                                            }
+                                        } else {
+                                            queue.push_back((a, depth + 1));
+                                        }
+                                    }
                                 }
                                 None => remote.push(target),
                             }

@@ -113,13 +113,18 @@ impl View {
         out
     }
 
-    /// Whether a sequence-number set names messages that do not exist (a client error).
+    /// Whether a sequence-number set names only messages that do not exist (a client
+    /// error). `1:*` on an empty mailbox is accepted and names nothing, as clients expect.
     pub fn seq_out_of_range(&self, set: &SequenceSet) -> bool {
+        let exists = self.exists();
         match set {
             SequenceSet::Ranges(r) => r.iter().any(|&(a, b)| {
-                [a, b]
-                    .iter()
-                    .any(|n| matches!(n, SeqNum::Value(v) if *v > self.exists()))
+                let num = |n: SeqNum| match n {
+                    SeqNum::Value(v) => v,
+                    SeqNum::Largest => exists,
+                };
+                let has_star = a == SeqNum::Largest || b == SeqNum::Largest;
+                num(a).min(num(b)) > exists && !(exists == 0 && has_star)
             }),
             SequenceSet::Saved => false,
         }

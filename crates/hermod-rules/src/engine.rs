@@ -24,6 +24,10 @@
 //! | `is` | some value equals the term; on address fields the *addresses* are compared (`<…>` around the term is ignored); the field text is used only when it has no address |
 //! | `is-not` | no value would satisfy `is` (true when the field is absent) |
 //! | `begins-with`, `ends-with` | some value begins / ends with the term |
+//!
+//! `is` ignores white space around the value and the term, and
+//! `begins-with` / `ends-with` ignore it around the value (this matters for
+//! the body, whose text usually ends with a line break).
 //! | `matches` | the regular expression (Rust `regex` syntax) matches some value |
 //! | `greater-than`, `less-than` | `size` only: the size is above / below the term |
 //!
@@ -617,8 +621,8 @@ fn condition_holds(c: &Condition, ctx: &Ctx<'_>) -> bool {
                 let t = normalize_address_term(&c.term);
                 vals.addrs.iter().any(|a| a.as_ref() == t)
             } else {
-                let t = c.term.to_lowercase();
-                vals.texts.iter().any(|v| lower(v) == t)
+                let t = c.term.trim().to_lowercase();
+                vals.texts.iter().any(|v| lower(v).trim() == t)
             };
             hit == (op == Op::Is)
         }
@@ -631,8 +635,8 @@ fn condition_holds(c: &Condition, ctx: &Ctx<'_>) -> bool {
                 if field == Field::Body {
                     let b = ctx.body_lower.get_or_init(|| facts.body.to_lowercase());
                     return match op {
-                        Op::BeginsWith => b.starts_with(&t),
-                        Op::EndsWith => b.ends_with(&t),
+                        Op::BeginsWith => b.trim_start().starts_with(&t),
+                        Op::EndsWith => b.trim_end().ends_with(&t),
                         _ => b.contains(&t),
                     };
                 }

@@ -561,7 +561,7 @@ fn cases() -> Vec<Case> {
         Case {
             what: "match any: one condition suffices",
             fixture: "attachment",
-            rules: vec![any(rule(
+            rules: vec![match_any(rule(
                 "either",
                 vec![
                     cond("Subject", "contains", "invoice"),
@@ -597,7 +597,7 @@ fn cases() -> Vec<Case> {
         Case {
             what: "match any: no condition holds",
             fixture: "personal",
-            rules: vec![any(rule(
+            rules: vec![match_any(rule(
                 "either",
                 vec![
                     cond("Subject", "contains", "invoice"),

@@ -206,7 +206,7 @@ pub fn rule(name: &str, conditions: Vec<Condition>, actions: Vec<Action>) -> Rul
     }
 }
 
-pub fn any(mut r: Rule) -> Rule {
+pub fn match_any(mut r: Rule) -> Rule {
     r.match_mode = MatchMode::Any;
     r
 }
