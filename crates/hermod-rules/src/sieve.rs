@@ -71,11 +71,11 @@ fn comment_text(s: &str) -> String {
 }
 
 fn size_literal(n: u64) -> String {
-    if n > 0 && n % (1 << 30) == 0 {
+    if n > 0 && n.is_multiple_of(1 << 30) {
         format!("{}G", n >> 30)
-    } else if n > 0 && n % (1 << 20) == 0 {
+    } else if n > 0 && n.is_multiple_of(1 << 20) {
         format!("{}M", n >> 20)
-    } else if n > 0 && n % (1 << 10) == 0 {
+    } else if n > 0 && n.is_multiple_of(1 << 10) {
         format!("{}K", n >> 10)
     } else {
         n.to_string()

@@ -5,9 +5,10 @@
 //!   `SRS0=HHHH=TT=orig.example=user@fwd.example`: `TT` is the day number
 //!   (Unix days mod 1024) in base32 (`A-Z2-7`, 2 characters), `HHHH` the
 //!   first 4 characters of the base64 HMAC-SHA1, keyed with the secret, of
-//!   `TT`, the domain and the local part, lower-cased (the hash is
-//!   compatible with postsrsd's for the same secret; it is checked without
-//!   regard to case, because some hops change the case of local parts).
+//!   `TT`, the domain and the local part, ASCII lower-cased — the way
+//!   libsrs2 computes it (not checked against a postsrsd test vector). The
+//!   hash is checked without regard to case, because some hops change the
+//!   case of local parts.
 //! * An address that is already `SRS0=…@hop.example` is not wrapped again:
 //!   it becomes `SRS1=HHHH=hop.example==…@fwd.example`, keeping the first
 //!   forwarder's SRS0 part intact (hash over `hop.example` and the SRS0 part),
@@ -35,7 +36,7 @@ fn hash(secret: &[u8], parts: &[&str]) -> String {
     let mut mac = <Hmac<Sha1> as KeyInit>::new_from_slice(secret)
         .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
     for p in parts {
-        mac.update(p.to_lowercase().as_bytes());
+        mac.update(p.to_ascii_lowercase().as_bytes());
     }
     let digest = mac.finalize().into_bytes();
     base64(&digest)[..HASH_LEN].to_string()

@@ -27,6 +27,16 @@ fn own() -> Vec<String> {
     vec![ME.to_string(), "me.alias@hermod.example".to_string()]
 }
 
+/// (what, facts, envelope sender, own addresses, spec, expected: Ok or part of Err)
+type Row<'a> = (
+    &'a str,
+    MessageFacts,
+    Option<&'a str>,
+    Vec<String>,
+    AutoReplySpec,
+    Result<(), &'a str>,
+);
+
 #[test]
 fn eligibility_table() {
     let sender = Some("ann@friends.example");
@@ -38,15 +48,7 @@ fn eligibility_table() {
     let mut open = spec();
     open.start = None;
     open.end = None;
-    // (what, facts, envelope sender, own addresses, spec, expected: Ok or part of Err)
-    let table: Vec<(
-        &str,
-        MessageFacts,
-        Option<&str>,
-        Vec<String>,
-        AutoReplySpec,
-        Result<(), &str>,
-    )> = vec![
+    let table: Vec<Row> = vec![
         ("accept", facts(PERSONAL), sender, own(), spec(), Ok(())),
         (
             "accept without window",
