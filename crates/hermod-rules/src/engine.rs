@@ -67,6 +67,11 @@
 //!   reply is really sent is decided by [`crate::autoreply::may_auto_reply`] and
 //!   the caller's per-sender interval store.
 //! * `Stop` ends processing after the current rule.
+//!
+//! Actions that [`validate`] rejects are ignored rather than obeyed halfway:
+//! a folder action with an empty or control-character name and a forward to
+//! an unparseable address do nothing (in particular they do not cancel the
+//! INBOX copy, so no mail is lost to a broken rule).
 
 use std::borrow::Cow;
 use std::cell::OnceCell;
@@ -703,11 +708,12 @@ pub fn evaluate(rules: &[Rule], facts: &MessageFacts) -> Plan {
         for action in &rule.actions {
             match action {
                 Action::Folder { folder } => {
-                    implicit_keep = false;
                     let f = folder.trim();
-                    if f.is_empty() {
+                    if f.is_empty() || f.chars().any(char::is_control) {
+                        // Unusable (validate rejects it): keep the message rather than lose it.
                         continue;
                     }
+                    implicit_keep = false;
                     let f = if f.eq_ignore_ascii_case("inbox") {
                         "INBOX"
                     } else {
@@ -718,10 +724,12 @@ pub fn evaluate(rules: &[Rule], facts: &MessageFacts) -> Plan {
                     }
                 }
                 Action::Forward { to, keep_copy } => {
-                    if !keep_copy {
-                        implicit_keep = false;
-                    }
+                    // An unusable address (validate rejects it) forwards nothing
+                    // and cancels nothing.
                     if let Ok(a) = EmailAddress::parse(to) {
+                        if !keep_copy {
+                            implicit_keep = false;
+                        }
                         let a = a.to_string();
                         if !plan.forwards.contains(&a) {
                             plan.forwards.push(a);

@@ -698,6 +698,19 @@ fn cases() -> Vec<Case> {
             },
         },
         Case {
+            what: "an invalid forward without copy does not lose the message",
+            fixture: "personal",
+            rules: vec![rule(
+                "bad",
+                vec![to_me()],
+                vec![forward("nobody", false), folder("")],
+            )],
+            want: Plan {
+                matched: names(&["bad"]),
+                ..plan()
+            },
+        },
+        Case {
             what: "a rule without conditions never matches",
             fixture: "personal",
             rules: vec![rule("empty", vec![], vec![Action::Delete])],

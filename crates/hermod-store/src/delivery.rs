@@ -133,23 +133,7 @@ impl Store {
         )
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(QueueEntry {
-                    id: r.try_get("id")?,
-                    blob_id: r.try_get("blob_id")?,
-                    sender: r.try_get("sender")?,
-                    recipient: r.try_get("recipient")?,
-                    domain: r.try_get("domain")?,
-                    outgoing_id: r.try_get("outgoing_id")?,
-                    created_at: r.try_get("created_at")?,
-                    next_attempt: r.try_get("next_attempt")?,
-                    attempts: r.try_get("attempts")?,
-                    status: r.try_get("status")?,
-                    last_reply: r.try_get("last_reply")?,
-                })
-            })
-            .collect()
+        rows.iter().map(crate::queue::entry_from_row).collect()
     }
 
     /// How many messages an account's INBOX holds.
@@ -200,23 +184,7 @@ async fn apply(tx: &mut Transaction<'static, Any>, c: &Commit) -> Result<()> {
     )
     .await?;
     for d in &c.derived {
-        let message = NewMessage {
-            blob_id: d.blob_id.clone(),
-            size: d.size,
-            flags: Vec::new(),
-            internal_date: now,
-            index: d.index.clone(),
-        };
-        apply_message(
-            tx,
-            &message,
-            &d.sender,
-            &d.local,
-            &d.remote,
-            d.outgoing.as_ref(),
-            now,
-        )
-        .await?;
+        apply_derived(tx, d, now).await?;
     }
     for (account, sender) in &c.auto_replied {
         sqlx::query(
@@ -233,6 +201,31 @@ async fn apply(tx: &mut Transaction<'static, Any>, c: &Commit) -> Result<()> {
         insert_incoming(tx, e).await?;
     }
     Ok(())
+}
+
+/// A derived message (forward, auto-reply, bounce): its copies, record and queue rows.
+pub(crate) async fn apply_derived(
+    tx: &mut Transaction<'static, Any>,
+    d: &Derived,
+    now: i64,
+) -> Result<()> {
+    let message = NewMessage {
+        blob_id: d.blob_id.clone(),
+        size: d.size,
+        flags: Vec::new(),
+        internal_date: now,
+        index: d.index.clone(),
+    };
+    apply_message(
+        tx,
+        &message,
+        &d.sender,
+        &d.local,
+        &d.remote,
+        d.outgoing.as_ref(),
+        now,
+    )
+    .await
 }
 
 /// One message's local copies, Track Deliveries record and queue rows.

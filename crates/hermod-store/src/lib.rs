@@ -26,6 +26,7 @@ mod filters;
 mod logs;
 mod mailboxes;
 mod messages;
+mod queue;
 mod rules;
 
 use std::time::Duration;
