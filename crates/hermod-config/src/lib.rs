@@ -119,6 +119,24 @@ settings! {
     imap_timeout: Duration = Duration::from_secs(1800) => "imap.timeout";
     /// Idle time after which an IMAP client that has not logged in is disconnected.
     imap_login_timeout: Duration = Duration::from_secs(60) => "imap.login_timeout";
+    /// DNS servers for MX, SPF, DKIM and DMARC lookups (ip:port); empty uses /etc/resolv.conf.
+    delivery_nameservers: Vec<SocketAddr> = Vec::new() => "delivery.nameservers";
+    /// The port remote mail servers listen on (25; tests point it at loopback receivers).
+    delivery_remote_port: u32 = 25 => "delivery.remote_port";
+    /// Seconds before the first retry of a temporarily failed delivery; each retry doubles it.
+    delivery_retry_initial: Duration = Duration::from_secs(300) => "delivery.retry_initial";
+    /// Longest wait between two delivery attempts, in seconds.
+    delivery_retry_max: Duration = Duration::from_secs(4 * 3600) => "delivery.retry_max";
+    /// Seconds a message keeps being retried before it bounces as undeliverable (5 days).
+    delivery_max_age: Duration = Duration::from_secs(5 * 86_400) => "delivery.max_age";
+    /// Most simultaneous connections to one destination domain.
+    delivery_per_domain: u32 = 4 => "delivery.per_domain";
+    /// Most simultaneous outbound deliveries in all.
+    delivery_concurrency: u32 = 32 => "delivery.concurrency";
+    /// Seconds to wait for a remote server to connect or answer a command.
+    delivery_timeout: Duration = Duration::from_secs(300) => "delivery.timeout";
+    /// Refuse, at the end of DATA, mail that fails DMARC when its domain publishes p=reject.
+    smtp_dmarc_reject: bool = false => "smtp.dmarc_reject";
     /// Failed logins from one IP or for one account before further attempts are refused.
     auth_max_failures: u32 = 5 => "auth.max_failures";
     /// Seconds a blocked IP or account stays blocked after too many failures.

@@ -109,6 +109,32 @@ impl Store {
             .ok_or_else(|| StoreError::NotFound("domain", name.to_string()))
     }
 
+    /// Sets a domain's DKIM selector and private key (PKCS#8 PEM).
+    pub async fn set_domain_dkim(&self, name: &DomainName, selector: &str, key_pem: &str) -> Result<()> {
+        let done = sqlx::query("UPDATE domains SET dkim_selector = $1, dkim_key = $2 WHERE name = $3")
+            .bind(selector)
+            .bind(key_pem)
+            .bind(name.as_str())
+            .execute(&self.writer)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound("domain", name.to_string()));
+        }
+        Ok(())
+    }
+
+    /// A domain's DKIM selector and private key, when it has one.
+    pub async fn domain_dkim(&self, name: &DomainName) -> Result<Option<(String, String)>> {
+        let row = sqlx::query("SELECT dkim_selector, dkim_key FROM domains WHERE name = $1")
+            .bind(name.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let selector: Option<String> = row.try_get("dkim_selector")?;
+        let key: Option<String> = row.try_get("dkim_key")?;
+        Ok(selector.zip(key))
+    }
+
     /// The domain if it is hosted here.
     pub async fn find_domain(&self, name: &DomainName) -> Result<Option<Domain>> {
         let row = sqlx::query(AssertSqlSafe(format!(

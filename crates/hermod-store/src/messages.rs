@@ -80,6 +80,8 @@ pub struct MailboxCounts {
 #[derive(Default)]
 pub(crate) struct ChangeHub {
     accounts: Mutex<HashMap<String, watch::Sender<u64>>>,
+    /// Wakes this node's outbound scheduler when new queue rows are committed.
+    pub(crate) queue: tokio::sync::Notify,
 }
 
 impl ChangeHub {
@@ -262,6 +264,11 @@ impl Store {
     /// added, changed or removed in any of its mailboxes.
     pub fn watch_account(&self, account: &EmailAddress) -> watch::Receiver<u64> {
         self.hub.subscribe(&account.to_string())
+    }
+
+    /// Resolves when new entries were queued on this node (the scheduler also polls).
+    pub async fn queue_changed(&self) {
+        self.hub.queue.notified().await;
     }
 
     pub(crate) fn notify_account(&self, account: &EmailAddress) {

@@ -8,7 +8,7 @@ use sqlx::Row;
 
 use crate::{Result, Store, StoreError, now_ms};
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, V1), (2, V2), (3, V3), (4, V4), (5, V5)];
+const MIGRATIONS: &[(i64, &str)] = &[(1, V1), (2, V2), (3, V3), (4, V4), (5, V5), (6, V6)];
 
 const V1: &str = r#"
 CREATE TABLE plans (
@@ -200,6 +200,12 @@ CREATE TABLE auto_replies (
     sent_at BIGINT NOT NULL,
     PRIMARY KEY (account, sender)
 );
+"#;
+
+/// Outbound: each domain's DKIM key (selector and PKCS#8 PEM private key).
+const V6: &str = r#"
+ALTER TABLE domains ADD COLUMN dkim_selector TEXT;
+ALTER TABLE domains ADD COLUMN dkim_key TEXT;
 "#;
 
 pub(crate) async fn migrate(store: &Store) -> Result<()> {
