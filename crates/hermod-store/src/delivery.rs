@@ -114,6 +114,9 @@ impl Store {
                     .iter()
                     .chain(derived)
                     .for_each(|l| self.notify_account(&l.account));
+                if !c.remote.is_empty() || c.derived.iter().any(|d| !d.remote.is_empty()) {
+                    self.hub.queue.notify_one();
+                }
             }
         }
         results

@@ -150,6 +150,9 @@ impl Store {
         tx.commit().await?;
         if let Some(d) = dsn {
             d.local.iter().for_each(|l| self.notify_account(&l.account));
+            if !d.remote.is_empty() {
+                self.hub.queue.notify_one();
+            }
         }
         Ok(())
     }
