@@ -175,12 +175,12 @@ impl Store {
                     .await?
             }
         };
-        if id.is_some() && done.rows_affected() == 0 {
-            return Err(StoreError::NotFound(
-                "queue entry",
-                id.unwrap_or_default().to_string(),
-            ));
+        if let Some(id) = id
+            && done.rows_affected() == 0
+        {
+            return Err(StoreError::NotFound("queue entry", id.to_string()));
         }
+        self.hub.queue.notify_one();
         Ok(done.rows_affected())
     }
 
