@@ -110,13 +110,19 @@ impl Store {
     }
 
     /// Sets a domain's DKIM selector and private key (PKCS#8 PEM).
-    pub async fn set_domain_dkim(&self, name: &DomainName, selector: &str, key_pem: &str) -> Result<()> {
-        let done = sqlx::query("UPDATE domains SET dkim_selector = $1, dkim_key = $2 WHERE name = $3")
-            .bind(selector)
-            .bind(key_pem)
-            .bind(name.as_str())
-            .execute(&self.writer)
-            .await?;
+    pub async fn set_domain_dkim(
+        &self,
+        name: &DomainName,
+        selector: &str,
+        key_pem: &str,
+    ) -> Result<()> {
+        let done =
+            sqlx::query("UPDATE domains SET dkim_selector = $1, dkim_key = $2 WHERE name = $3")
+                .bind(selector)
+                .bind(key_pem)
+                .bind(name.as_str())
+                .execute(&self.writer)
+                .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound("domain", name.to_string()));
         }

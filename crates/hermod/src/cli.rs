@@ -174,6 +174,21 @@ impl RuleArgs {
 pub enum QueueCmd {
     /// Every queued recipient with its state.
     List(Json),
+    /// One entry in full.
+    Show {
+        id: i64,
+        #[command(flatten)]
+        json: Json,
+    },
+    /// Try again now: one entry, or with --all every entry.
+    Retry {
+        #[arg(required_unless_present = "all")]
+        id: Option<i64>,
+        #[arg(long, conflicts_with = "id")]
+        all: bool,
+    },
+    /// Drop an entry without telling the sender.
+    Remove { id: i64 },
 }
 
 #[derive(Args, Debug, Clone, Copy)]

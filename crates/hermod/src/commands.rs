@@ -748,6 +748,60 @@ async fn queue(store: &Store, cmd: QueueCmd) -> Result<()> {
                 );
             }
         }
+        QueueCmd::Show { id, json } => {
+            let q = store.get_queue_entry(id).await.map_err(queue_hint)?;
+            if json.json {
+                print_json(&q);
+            } else {
+                output::fields(&[
+                    ("id", q.id.to_string()),
+                    ("queued", output::time(q.created_at)),
+                    (
+                        "sender",
+                        if q.sender.is_empty() {
+                            "<>".into()
+                        } else {
+                            q.sender.clone()
+                        },
+                    ),
+                    ("recipient", q.recipient.clone()),
+                    ("domain", q.domain.clone()),
+                    ("status", q.status.clone()),
+                    ("attempts", q.attempts.to_string()),
+                    ("next attempt", output::time(q.next_attempt)),
+                    ("last reply", q.last_reply.clone().unwrap_or_default()),
+                    ("message", q.blob_id.clone()),
+                ]);
+            }
+        }
+        QueueCmd::Retry { id, all } => {
+            let n = store
+                .queue_retry(if all { None } else { id })
+                .await
+                .map_err(queue_hint)?;
+            println!(
+                "{n} entr{} will be tried now",
+                if n == 1 { "y" } else { "ies" }
+            );
+        }
+        QueueCmd::Remove { id } => {
+            let q = store.queue_remove(id).await.map_err(queue_hint)?;
+            println!(
+                "removed entry {id} ({} to {}); the sender was not told",
+                q.sender, q.recipient
+            );
+        }
     }
     Ok(())
+}
+
+fn queue_hint(e: StoreError) -> anyhow::Error {
+    match &e {
+        StoreError::NotFound("queue entry", id) => {
+            anyhow!(
+                "queue entry {id} does not exist (it may have been delivered); see `hermod queue list`"
+            )
+        }
+        _ => explain(e),
+    }
 }
