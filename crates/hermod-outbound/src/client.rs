@@ -83,7 +83,9 @@ pub fn enhanced_code(text: &str) -> Option<String> {
             && matches!(parts[0], "2" | "4" | "5")
             && (1..=3).contains(&parts[1].len())
             && (1..=3).contains(&parts[2].len())
-            && parts[1..].iter().all(|p| p.bytes().all(|b| b.is_ascii_digit()))
+            && parts[1..]
+                .iter()
+                .all(|p| p.bytes().all(|b| b.is_ascii_digit()))
     };
     let mut words = text.split_whitespace();
     let first = words.next()?;
@@ -703,9 +705,7 @@ async fn read_reply<R: tokio::io::AsyncBufRead + Unpin>(reader: &mut R) -> io::R
     let mut lines = Vec::new();
     loop {
         if lines.len() >= MAX_REPLY_LINES {
-            return Err(bad(format!(
-                "reply longer than {MAX_REPLY_LINES} lines"
-            )));
+            return Err(bad(format!("reply longer than {MAX_REPLY_LINES} lines")));
         }
         let mut buf = Vec::new();
         let n = (&mut *reader)
@@ -726,8 +726,7 @@ async fn read_reply<R: tokio::io::AsyncBufRead + Unpin>(reader: &mut R) -> io::R
         }
         let line = String::from_utf8_lossy(&buf);
         let b = line.as_bytes();
-        if b.len() < 3 || !b[..3].iter().all(u8::is_ascii_digit) || !(b'2'..=b'5').contains(&b[0])
-        {
+        if b.len() < 3 || !b[..3].iter().all(u8::is_ascii_digit) || !(b'2'..=b'5').contains(&b[0]) {
             return Err(bad(format!("malformed reply {:?}", truncate(&line, 80))));
         }
         let this: u16 = line[..3].parse().unwrap_or(0);
@@ -810,7 +809,10 @@ mod tests {
 
     #[test]
     fn enhanced_codes() {
-        assert_eq!(enhanced_code("550 5.1.1 no such user").as_deref(), Some("5.1.1"));
+        assert_eq!(
+            enhanced_code("550 5.1.1 no such user").as_deref(),
+            Some("5.1.1")
+        );
         assert_eq!(
             enhanced_code("550 sorry, no mailbox here by that name (#5.1.1)").as_deref(),
             Some("5.1.1")

@@ -102,7 +102,12 @@ fn base64(data: &[u8]) -> String {
 
 /// Signs `message` for `domain` with `selector` and the PKCS#8 PEM key; returns the
 /// `DKIM-Signature: ...\r\n` header field to put in front of the message.
-pub fn sign(message: &[u8], domain: &str, selector: &str, pkcs8_pem: &str) -> Result<String, String> {
+pub fn sign(
+    message: &[u8],
+    domain: &str,
+    selector: &str,
+    pkcs8_pem: &str,
+) -> Result<String, String> {
     let der = PrivatePkcs8KeyDer::from_pem_slice(pkcs8_pem.as_bytes())
         .map_err(|e| format!("the DKIM key of {domain} is not PKCS#8 PEM: {e}"))?;
     let key = RsaKey::<Sha256>::from_key_der(PrivateKeyDer::Pkcs8(der))
@@ -205,7 +210,9 @@ mod tests {
             "example.com"
         );
         assert_eq!(
-            from_domain(b"From: bob@b.org (Bob)\r\n\r\n").unwrap().as_str(),
+            from_domain(b"From: bob@b.org (Bob)\r\n\r\n")
+                .unwrap()
+                .as_str(),
             "b.org"
         );
         assert!(from_domain(b"To: x@y.z\r\n\r\n").is_none());

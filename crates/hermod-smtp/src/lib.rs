@@ -10,6 +10,7 @@
 //! Invariants: `data` is pure (bytes in, bytes out) and fuzzable;
 //! nothing a peer sends reaches an `unwrap`; the session never touches a socket.
 
+pub mod authcheck;
 pub mod committer;
 pub mod data;
 pub mod server;

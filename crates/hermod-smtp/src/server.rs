@@ -13,6 +13,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
+use crate::authcheck::Checker;
 use crate::committer::Committer;
 use crate::data::DataDecoder;
 use crate::session::{Action, Content, Session};
@@ -41,6 +42,8 @@ pub struct Shared {
     pub auth: Authenticator,
     pub committer: Committer,
     pub delivery: Delivery,
+    /// SPF, DKIM and DMARC on inbound mail (None: not checked).
+    pub checker: Option<Checker>,
 }
 
 impl Shared {
@@ -51,6 +54,7 @@ impl Shared {
         tls: Option<Arc<rustls::ServerConfig>>,
         auth: Authenticator,
         delivery: Delivery,
+        checker: Option<Checker>,
     ) -> Shared {
         let committer = Committer::start(store.clone());
         Shared {
@@ -61,6 +65,7 @@ impl Shared {
             auth,
             committer,
             delivery,
+            checker,
         }
     }
 }
@@ -356,25 +361,63 @@ async fn receive_body(
     }
     let summary = decoder.summary();
     let mut stored = None;
+    let mut checked: Option<Vec<u8>> = None;
     if let Some(mut w) = writer
         && !write_failed
         && !summary.too_big
         && w.flush().await.is_ok()
     {
         drop(w);
-        let id = BlobId::from_hasher(hasher);
-        match shared.blobs.put_file(&spool, &id).await {
-            Ok(()) => stored = Some(id.to_string()),
-            Err(e) => tracing::error!(error = %e, "cannot store the message"),
+        // Inbound mail small enough to hold is checked (SPF, DKIM, DMARC) and stored with
+        // its Authentication-Results on top; the spool file is then dropped.
+        if let (Some(checker), Some((ip, helo, mail_from))) =
+            (&shared.checker, session.inbound_identity())
+            && summary.size <= INDEX_INLINE_MAX
+            && let Ok(raw) = tokio::fs::read(&spool).await
+        {
+            let verdict = checker.check(&raw, ip, &helo, &mail_from).await;
+            if let Some(domain) = verdict.reject {
+                cleanup(spool).await;
+                return Some(session.refuse_dmarc(&domain).await);
+            }
+            let mut full = verdict.header.into_bytes();
+            full.extend_from_slice(&raw);
+            drop(raw);
+            match shared.blobs.put(&full).await {
+                Ok(id) => {
+                    stored = Some(id.to_string());
+                    checked = Some(full);
+                }
+                Err(e) => tracing::error!(error = %e, "cannot store the message"),
+            }
+            cleanup(spool.clone()).await;
+        } else {
+            let id = BlobId::from_hasher(hasher);
+            match shared.blobs.put_file(&spool, &id).await {
+                Ok(()) => stored = Some(id.to_string()),
+                Err(e) => tracing::error!(error = %e, "cannot store the message"),
+            }
         }
     }
     if stored.is_none() {
         cleanup(spool).await;
     }
     let subject = subject_of(&header_bytes);
-    let (index, content) = match &stored {
-        Some(id) => read_stored(&shared.blobs, id, summary.size).await,
-        None => (IndexData::default(), Content::default()),
+    let (index, content) = match (&stored, checked) {
+        (Some(_), Some(raw)) => {
+            let (index, raw) = tokio::task::spawn_blocking(move || (hermod_mime::index(&raw), raw))
+                .await
+                .unwrap_or_default();
+            (
+                index,
+                Content {
+                    raw,
+                    complete: true,
+                },
+            )
+        }
+        (Some(id), None) => read_stored(&shared.blobs, id, summary.size).await,
+        (None, _) => (IndexData::default(), Content::default()),
     };
     Some(
         session

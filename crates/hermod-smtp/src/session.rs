@@ -677,6 +677,40 @@ impl Session {
         )
     }
 
+    /// For mail from the internet (not an authenticated submission) in a transaction: the
+    /// client's IP, its HELO name and the envelope sender, for SPF, DKIM and DMARC.
+    pub fn inbound_identity(&self) -> Option<(std::net::IpAddr, String, String)> {
+        if self.authenticated.is_some() {
+            return None;
+        }
+        let tx = self.tx.as_ref()?;
+        Some((
+            self.peer.ip(),
+            self.helo.clone().unwrap_or_default(),
+            tx.sender_raw.clone(),
+        ))
+    }
+
+    /// Refuses the message because its domain's DMARC policy says reject.
+    pub async fn refuse_dmarc(&mut self, domain: &str) -> Action {
+        let Some(tx) = self.tx.take() else {
+            return self.error(self.reply(503, "5.5.1", "MAIL first"));
+        };
+        let reply = self.reply(
+            550,
+            "5.7.1",
+            &format!("message rejected: it fails the DMARC policy of {domain}"),
+        );
+        for r in &tx.recipients {
+            if let Some(domain) = r.hosted_domain.as_deref() {
+                self.log_rejection(&tx.sender_raw, &r.address.to_string(), domain, &reply)
+                    .await;
+            }
+        }
+        tracing::info!(session = %self.id, from = %tx.sender_raw, domain, "refused: DMARC p=reject");
+        self.error(reply)
+    }
+
     /// After the body: refuse it, or commit it durably and say 250.
     pub async fn finish_data(
         &mut self,

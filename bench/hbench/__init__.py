@@ -1,0 +1,1 @@
+"""Hermod's benchmark harness: Hermod against Postfix + Dovecot on the same machine."""
