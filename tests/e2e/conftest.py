@@ -27,8 +27,20 @@ def tls_context():
     return ctx
 
 
+_DNS = None
+
+
+def worker_dns():
+    """This worker's DNS server: no test ever asks the internet's DNS."""
+    global _DNS
+    if _DNS is None:
+        from netdoubles import Dns
+        _DNS = Dns()
+    return _DNS
+
+
 class Hermod:
-    def __init__(self, workdir: Path, profile="faq", settings="", smtp=""):
+    def __init__(self, workdir: Path, profile="faq", settings="", smtp="", delivery=""):
         self.dir = workdir
         self.data = workdir / "data"
         self.config = workdir / "hermod.toml"
@@ -46,6 +58,9 @@ class Hermod:
             "[smtp]\n"
             f'reply_profile = "{profile}"\n'
             f"{smtp}\n"
+            "[delivery]\n"
+            f'nameservers = ["{worker_dns().address}"]\n'
+            f"{delivery}\n"
         )
         self.proc = None
         self.ports = {}
@@ -178,10 +193,10 @@ class Hermod:
 def make_server(tmp_path):
     servers = []
 
-    def make(profile="faq", settings="", name="h", smtp=""):
+    def make(profile="faq", settings="", name="h", smtp="", delivery=""):
         d = tmp_path / name
         d.mkdir()
-        s = Hermod(d, profile, settings, smtp)
+        s = Hermod(d, profile, settings, smtp, delivery)
         servers.append(s)
         return s
     yield make
