@@ -40,7 +40,9 @@ def worker_dns():
 
 
 class Hermod:
-    def __init__(self, workdir: Path, profile="faq", settings="", smtp="", delivery=""):
+    def __init__(self, workdir: Path, profile="faq", settings="", smtp="", delivery=None):
+        # Outbound delivery is held unless a test sets up a world to deliver to.
+        delivery = "hold = true" if delivery is None else delivery
         self.dir = workdir
         self.data = workdir / "data"
         self.config = workdir / "hermod.toml"
@@ -193,7 +195,7 @@ class Hermod:
 def make_server(tmp_path):
     servers = []
 
-    def make(profile="faq", settings="", name="h", smtp="", delivery=""):
+    def make(profile="faq", settings="", name="h", smtp="", delivery=None):
         d = tmp_path / name
         d.mkdir()
         s = Hermod(d, profile, settings, smtp, delivery)

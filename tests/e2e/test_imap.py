@@ -188,7 +188,7 @@ def test_fetch_items_from_the_index(server):
     assert b"Sch=C3=B6ne" in u
     assert b"Content-Disposition: attachment" in u
     assert b"Subject: =?utf-8?q?Gr" in u and b"Message-ID" not in u
-    assert b"BODY[]<0> {10}\r\nReturn-Pat" in u
+    assert b"BODY[]<0> {10}\r\nAuthentica" in u
     u = b"".join(c.ok("FETCH 1 (BINARY.PEEK[2] BINARY.SIZE[2] BINARY.PEEK[1.1])"))
     assert b"~{26}\r\n%PDF-1.4 binary\x00\x01\x02 payload" in u
     assert b"BINARY.SIZE[2] 26" in u

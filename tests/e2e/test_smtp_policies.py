@@ -188,7 +188,10 @@ def test_delivery_headers_and_smtplib(hosted):
                                 message("headers"))
         assert list(refused) == ["ghost@example.com"]
     body = hosted.inbox_bodies("ann@example.com")[0]
-    assert body.startswith(b"Return-Path: <someone@remote.org>\r\nReceived: from ")
+    # SPF, DKIM and DMARC results on top (nothing is published for remote.org), then the trace.
+    assert body.startswith(b"Authentication-Results: mx.test.example;\r\n\tspf=none "), body[:300]
+    assert b"dmarc=none" in body.split(b"\r\n\r\n")[0]
+    assert b"\r\nReturn-Path: <someone@remote.org>\r\nReceived: from " in body
     assert b"by mx.test.example (Hermod) with ESMTP" in body
     assert body.endswith(b"Hi there.\r\n")
     assert hosted.inbox_count("bob@example.com") == 1

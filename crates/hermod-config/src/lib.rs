@@ -119,6 +119,8 @@ settings! {
     imap_timeout: Duration = Duration::from_secs(1800) => "imap.timeout";
     /// Idle time after which an IMAP client that has not logged in is disconnected.
     imap_login_timeout: Duration = Duration::from_secs(60) => "imap.login_timeout";
+    /// Keep outbound mail queued without sending it (maintenance); `hermod queue list` shows it.
+    delivery_hold: bool = false => "delivery.hold";
     /// DNS servers for MX, SPF, DKIM and DMARC lookups (ip:port); empty uses /etc/resolv.conf.
     delivery_nameservers: Vec<SocketAddr> = Vec::new() => "delivery.nameservers";
     /// The port remote mail servers listen on (25; tests point it at loopback receivers).

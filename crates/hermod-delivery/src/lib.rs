@@ -25,6 +25,25 @@ use hermod_store::{
     BlobStore, Derived, FsBlobStore, LocalCopy, NewOutgoing, Store, StoreError, day_window_start,
 };
 
+/// The secret SRS addresses of forwarded mail are signed with: made once, kept in the data
+/// directory as `srs.key` (all nodes of one installation must share it, so bounces to a
+/// forward made by one node are accepted by any).
+pub fn srs_secret(data_dir: &std::path::Path) -> std::io::Result<Vec<u8>> {
+    let path = data_dir.join("srs.key");
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        let key = text.trim().as_bytes().to_vec();
+        if key.len() >= 16 {
+            return Ok(key);
+        }
+    }
+    let key: String = (0..32)
+        .map(|_| format!("{:02x}", rand::random::<u8>()))
+        .collect();
+    std::fs::create_dir_all(data_dir)?;
+    std::fs::write(&path, &key)?;
+    Ok(key.into_bytes())
+}
+
 /// A message is not forwarded once it carries this many `Delivered-To:` lines.
 pub const MAX_REDIRECTS: usize = 4;
 

@@ -646,26 +646,31 @@ impl Connection {
             self.reset().await;
             return finish(out);
         }
+        // (reply, whether the message was sent)
         let data = async {
             let reply = self.command("DATA\r\n").await?;
             if reply.code != 354 {
-                return Ok(reply);
+                return Ok((reply, false));
             }
             let body = encode_data(message);
             self.write(&body).await?;
-            self.read_reply().await
+            Ok::<_, SessionError>((self.read_reply().await?, true))
         }
         .await;
         let (kind, text) = match data {
-            Ok(reply) if reply.code == 250 || (reply.is_positive() && reply.code != 354) => {
+            Ok((reply, true)) if (200..300).contains(&reply.code) => {
                 (Kind::Delivered, reply.text())
             }
-            Ok(reply) if reply.is_permanent() => (Kind::Permanent, reply.text()),
-            Ok(reply) => {
-                if reply.code == 354 {
-                    self.usable = false;
-                }
-                (Kind::Temporary, reply.text())
+            Ok((reply, _)) if reply.is_permanent() => (Kind::Permanent, reply.text()),
+            Ok((reply, _)) if reply.is_temporary() => (Kind::Temporary, reply.text()),
+            Ok((reply, sent)) => {
+                // 354 after the message, or 2xx/3xx instead of 354: the session is lost.
+                self.usable = false;
+                let when = if sent { "after the message" } else { "to DATA" };
+                (
+                    Kind::Temporary,
+                    format!("unexpected reply {when}: {}", reply.text()),
+                )
             }
             Err(e) => (Kind::Temporary, e.reply),
         };

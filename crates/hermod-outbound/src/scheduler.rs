@@ -37,7 +37,6 @@ const POLL: Duration = Duration::from_secs(5);
 struct Group {
     blob_id: String,
     sender: String,
-    domain: String,
     entries: Vec<QueueEntry>,
 }
 
@@ -479,7 +478,7 @@ impl Delivery {
             fail_with_dsn(
                 &self.store,
                 &self.blobs,
-                &self.settings.hostname,
+                &self.settings,
                 &g.sender,
                 &failures,
                 original,
@@ -533,7 +532,6 @@ fn group(entries: Vec<QueueEntry>) -> Vec<(String, Vec<Group>)> {
             None => groups.push(Group {
                 blob_id: e.blob_id.clone(),
                 sender: e.sender.clone(),
-                domain: domain.clone(),
                 entries: vec![e],
             }),
         }
@@ -547,7 +545,7 @@ fn group(entries: Vec<QueueEntry>) -> Vec<(String, Vec<Group>)> {
 async fn fail_with_dsn(
     store: &Store,
     blobs: &FsBlobStore,
-    hostname: &str,
+    settings: &Settings,
     sender: &str,
     failures: &[(&QueueEntry, DsnFailure, String)],
     original: &[u8],
@@ -563,7 +561,7 @@ async fn fail_with_dsn(
         match make_dsn(
             store,
             blobs,
-            hostname,
+            settings,
             sender,
             first.created_at / 1000,
             &list,
@@ -604,45 +602,115 @@ async fn fail_with_dsn(
 }
 
 /// Builds and stores a DSN; where it goes: the sender's INBOX when the sender is a local
-/// account, else the queue (with the null sender). `None` when the sender is not an address.
+/// account (or an alias of local accounts), else the queue (with the null sender). A sender
+/// rewritten by SRS when we forwarded the message is turned back into the original sender
+/// first. `None` when there is no one to tell.
 #[allow(clippy::too_many_arguments)]
 async fn make_dsn(
     store: &Store,
     blobs: &FsBlobStore,
-    hostname: &str,
+    settings: &Settings,
     sender: &str,
     arrival_unix: i64,
     failures: &[DsnFailure],
     original: &[u8],
     kind: DsnKind,
 ) -> Result<Option<Derived>, String> {
-    let Ok(to) = EmailAddress::parse(sender) else {
-        tracing::warn!(sender, "the sender is not an address; no bounce");
+    let Some((local, remote)) = dsn_recipients(store, settings, sender).await? else {
+        tracing::warn!(sender, "no one to send the bounce to");
         return Ok(None);
     };
-    let bytes = build_dsn(hostname, sender, arrival_unix, failures, original, kind);
+    let to = local
+        .first()
+        .map(|l| l.account.to_string())
+        .or_else(|| remote.first().map(|r| r.to_string()))
+        .unwrap_or_else(|| sender.to_string());
+    let bytes = build_dsn(
+        &settings.hostname,
+        &to,
+        arrival_unix,
+        failures,
+        original,
+        kind,
+    );
     let blob_id = blobs
         .put(&bytes)
         .await
         .map_err(|e| format!("cannot store the bounce: {e}"))?;
-    let local = store
-        .find_account(&to)
-        .await
-        .map_err(|e| format!("cannot look up {to}: {e}"))?
-        .is_some();
     Ok(Some(Derived {
         blob_id: blob_id.to_string(),
         size: bytes.len() as u64,
         index: hermod_mime::index(&bytes),
         sender: String::new(),
-        local: if local {
-            vec![LocalCopy::inbox(to.clone())]
-        } else {
-            Vec::new()
-        },
-        remote: if local { Vec::new() } else { vec![to] },
+        local,
+        remote,
         outgoing: None,
     }))
+}
+
+/// Who gets a bounce for `sender`: local copies and remote addresses.
+async fn dsn_recipients(
+    store: &Store,
+    settings: &Settings,
+    sender: &str,
+) -> Result<Option<(Vec<LocalCopy>, Vec<EmailAddress>)>, String> {
+    let lookup = |e: hermod_store::StoreError| format!("cannot look up {sender}: {e}");
+    let Ok(mut to) = EmailAddress::parse(sender) else {
+        return Ok(None);
+    };
+    let local_part = to.to_string();
+    let hosted = store
+        .find_domain(to.domain())
+        .await
+        .map_err(lookup)?
+        .is_some();
+    if hosted
+        && (local_part.to_ascii_uppercase().starts_with("SRS0=")
+            || local_part.to_ascii_uppercase().starts_with("SRS1="))
+    {
+        let secret = hermod_delivery::srs_secret(&settings.data_dir)
+            .map_err(|e| format!("cannot read the SRS key: {e}"))?;
+        let now = hermod_store::now_ms() / 1000;
+        match hermod_rules::srs::reverse(sender, &secret, now, 21) {
+            Ok(original) => match EmailAddress::parse(&original) {
+                Ok(a) => to = a,
+                Err(_) => return Ok(None),
+            },
+            Err(why) => {
+                tracing::warn!(
+                    sender,
+                    why,
+                    "a bounce for a forwarded message has a bad SRS address; dropped"
+                );
+                return Ok(None);
+            }
+        }
+    }
+    if store.find_account(&to).await.map_err(lookup)?.is_some() {
+        return Ok(Some((vec![LocalCopy::inbox(to)], Vec::new())));
+    }
+    if let Some(targets) = store.alias_targets(&to).await.map_err(lookup)? {
+        let mut local = Vec::new();
+        let mut remote = Vec::new();
+        for t in targets {
+            if store.find_account(&t).await.map_err(lookup)?.is_some() {
+                local.push(LocalCopy::inbox(t));
+            } else {
+                remote.push(t);
+            }
+        }
+        return Ok(Some((local, remote)));
+    }
+    if store
+        .find_domain(to.domain())
+        .await
+        .map_err(lookup)?
+        .is_some()
+    {
+        // A hosted domain with no such address: nobody to tell, and queueing it would loop.
+        return Ok(None);
+    }
+    Ok(Some((Vec::new(), vec![to])))
 }
 
 /// `hermod queue bounce ID`: fails the entry now with "bounced by the operator" and sends the
@@ -679,7 +747,7 @@ pub async fn bounce_entry(
         fail_with_dsn(
             store,
             blobs,
-            &settings.hostname,
+            settings,
             &entry.sender,
             &failures,
             &original,

@@ -189,6 +189,8 @@ pub enum QueueCmd {
     },
     /// Drop an entry without telling the sender.
     Remove { id: i64 },
+    /// Give up on an entry now and send the sender a bounce.
+    Bounce { id: i64 },
 }
 
 #[derive(Args, Debug, Clone, Copy)]
@@ -245,6 +247,13 @@ pub enum DomainCmd {
         name: String,
         #[command(flatten)]
         json: Json,
+    },
+    /// Make a DKIM key for the domain's outgoing mail and print the DNS record to publish.
+    Dkim {
+        name: String,
+        /// The selector (the DNS name is SELECTOR._domainkey.DOMAIN).
+        #[arg(long, default_value = "hermod")]
+        selector: String,
     },
     /// Change a domain's settings.
     Set {

@@ -84,7 +84,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                 Command::Filter(cmd) => filter(&store, cmd).await,
                 Command::Plan(cmd) => plan(&store, cmd).await,
                 Command::Logs(cmd) => logs(&store, cmd).await,
-                Command::Queue(cmd) => queue(&store, cmd).await,
+                Command::Queue(cmd) => queue(&store, &settings, cmd).await,
                 Command::Rule(cmd) => crate::rules_cmd::run(&store, cmd).await,
                 Command::Serve | Command::Config(_) => unreachable!("handled above"),
             };
@@ -143,6 +143,27 @@ async fn domain(store: &Store, cmd: DomainCmd) -> Result<()> {
                     }),
                 );
             }
+        }
+        DomainCmd::Dkim { name, selector } => {
+            let name = parse_domain(&name)?;
+            store.get_domain(&name).await.explain()?;
+            if selector.is_empty()
+                || !selector
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+            {
+                bail!("selector {selector:?} must be letters, digits, '-' or '.'");
+            }
+            let (key, record) = hermod_outbound::dkim::generate_key().map_err(|e| anyhow!(e))?;
+            store
+                .set_domain_dkim(&name, &selector, &key)
+                .await
+                .explain()?;
+            let dns_name = hermod_outbound::dkim::dns_record_name(&selector, name.as_str());
+            println!("outgoing mail from {name} is now signed with DKIM (selector {selector}).");
+            println!("Publish this TXT record in {name}'s DNS:");
+            println!();
+            println!("{dns_name}. IN TXT \"{record}\"");
         }
         DomainCmd::Show { name, json } => {
             let name = parse_domain(&name)?;
@@ -713,7 +734,7 @@ async fn logs(store: &Store, cmd: LogsCmd) -> Result<()> {
     Ok(())
 }
 
-async fn queue(store: &Store, cmd: QueueCmd) -> Result<()> {
+async fn queue(store: &Store, settings: &Settings, cmd: QueueCmd) -> Result<()> {
     match cmd {
         QueueCmd::List(Json { json }) => {
             let entries = store.list_queue().await.explain()?;
@@ -782,6 +803,18 @@ async fn queue(store: &Store, cmd: QueueCmd) -> Result<()> {
             println!(
                 "{n} entr{} will be tried now",
                 if n == 1 { "y" } else { "ies" }
+            );
+        }
+        QueueCmd::Bounce { id } => {
+            let blobs =
+                hermod_store::FsBlobStore::open(settings.effective_blob_dir()).map_err(explain)?;
+            let q = hermod_outbound::bounce_entry(store, &blobs, settings, id)
+                .await
+                .map_err(|e| anyhow!("{e}; see `hermod queue list`"))?;
+            println!(
+                "entry {id} ({} to {}) bounced; the sender is told with a delivery status notification",
+                if q.sender.is_empty() { "<>" } else { &q.sender },
+                q.recipient
             );
         }
         QueueCmd::Remove { id } => {

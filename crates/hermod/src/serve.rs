@@ -3,9 +3,11 @@
 use anyhow::{Context, Result};
 use hermod_config::Settings;
 use std::sync::Arc;
+use std::time::Duration;
 
 use hermod_auth::Authenticator;
 use hermod_delivery::Delivery;
+use hermod_smtp::authcheck::Checker;
 use hermod_store::FsBlobStore;
 
 use crate::commands::open_store;
@@ -75,19 +77,53 @@ pub async fn serve(settings: Settings) -> Result<()> {
         store.clone(),
         blobs.clone(),
         settings.hostname.clone(),
-        srs_secret(&settings.data_dir)?,
+        hermod_delivery::srs_secret(&settings.data_dir).with_context(|| {
+            format!(
+                "cannot read or create {}/srs.key",
+                settings.data_dir.display()
+            )
+        })?,
+    );
+    // One resolver for outbound MX lookups and inbound SPF/DKIM/DMARC.
+    let resolver =
+        hermod_outbound::Resolver::from_settings(&settings).map_err(|e| anyhow::anyhow!(e))?;
+    let checker = Checker::new(
+        resolver.authenticator(),
+        settings.hostname.clone(),
+        settings.smtp_dmarc_reject,
     );
     let smtp = Arc::new(hermod_smtp::Shared::new(
         store.clone(),
-        blobs,
+        blobs.clone(),
         settings.clone(),
         Some(tls.clone()),
         auth.clone(),
         delivery,
+        Some(checker),
     ));
     let listeners = hermod_smtp::start(smtp)
         .await
         .map_err(|e| anyhow::anyhow!(e))?;
+    let mx_listeners: Vec<std::net::SocketAddr> = listeners
+        .bound
+        .iter()
+        .filter(|(kind, _)| *kind == hermod_smtp::server::ListenerKind::Smtp)
+        .map(|(_, addr)| *addr)
+        .collect();
+    let outbound = if settings.delivery_hold {
+        tracing::warn!("outbound delivery is on hold (delivery.hold): mail stays in the queue");
+        None
+    } else {
+        Some(hermod_outbound::Outbound::start_with(Arc::new(
+            hermod_outbound::Delivery::with_resolver(
+                store.clone(),
+                blobs,
+                settings.clone(),
+                mx_listeners,
+                resolver,
+            ),
+        )))
+    };
     let imap_listeners = hermod_imap::start(imap)
         .await
         .map_err(|e| anyhow::anyhow!(e))?;
@@ -97,25 +133,11 @@ pub async fn serve(settings: Settings) -> Result<()> {
         task.abort();
     }
     tracing::info!("shutting down");
+    if let Some(outbound) = outbound {
+        outbound.stop(Duration::from_secs(10)).await;
+    }
     store.close().await;
     Ok(())
-}
-
-/// The secret SRS addresses of forwarded mail are signed with: made once, kept in the data
-/// directory (all nodes of one installation must share it to accept each other's bounces).
-fn srs_secret(data_dir: &std::path::Path) -> Result<Vec<u8>> {
-    let path = data_dir.join("srs.key");
-    if let Ok(text) = std::fs::read_to_string(&path) {
-        let key = text.trim().as_bytes().to_vec();
-        if key.len() >= 16 {
-            return Ok(key);
-        }
-    }
-    let key: String = (0..32)
-        .map(|_| format!("{:02x}", rand::random::<u8>()))
-        .collect();
-    std::fs::write(&path, &key).with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(key.into_bytes())
 }
 
 async fn wait_for_shutdown() -> Result<()> {
