@@ -239,3 +239,45 @@ def test_queue_cli_show_bounce(world):
     assert dsn.get_content_type() == "multipart/report"
     r = s.cli("queue", "show", str(entry["id"]), check=False)
     assert r.returncode == 1 and "hermod queue list" in r.stderr
+
+
+def test_inbound_spf_dkim_dmarc_results_and_dmarc_reject(make_server):
+    """Inbound mail gets Authentication-Results; with smtp.dmarc_reject a p=reject failure is
+    refused at the end of DATA."""
+    dns = worker_dns()
+    # signed.example publishes a DKIM key and SPF for 127.0.0.1; spoofed.example says reject.
+    import base64
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+                            serialization.NoEncryption())
+    spki = key.public_key().public_bytes(serialization.Encoding.DER,
+                                         serialization.PublicFormat.SubjectPublicKeyInfo)
+    dns.zone.txt("sel._domainkey.signed.example", "v=DKIM1; k=rsa; p=" + base64.b64encode(spki).decode())
+    dns.zone.txt("signed.example", "v=spf1 ip4:127.0.0.1 -all")
+    dns.zone.txt("_dmarc.signed.example", "v=DMARC1; p=reject")
+    dns.zone.txt("spoofed.example", "v=spf1 -all")
+    dns.zone.txt("_dmarc.spoofed.example", "v=DMARC1; p=reject")
+    s = make_server(smtp="dmarc_reject = true")
+    s.add_domain("example.com")
+    s.add_user(ANN)
+    s.start()
+    msg = (b"From: Signer <news@signed.example>\r\nTo: ann@example.com\r\nSubject: signed\r\n"
+           b"Message-ID: <s1@signed.example>\r\nDate: Fri, 04 Dec 2026 10:00:00 +0000\r\n\r\nGenuine.\r\n")
+    sig = dkim.sign(msg, b"sel", b"signed.example", pem, include_headers=[b"from", b"to", b"subject"])
+    with smtplib.SMTP("127.0.0.1", s.smtp_port) as smtp:
+        smtp.sendmail("news@signed.example", [ANN], sig + msg)
+    body = s.inbox_bodies(ANN)[0]
+    head = body.split(b"\r\n\r\n")[0].decode()
+    results = head.split("Return-Path:")[0]
+    assert "dkim=pass header.i=@signed.example" in results, results
+    assert "spf=pass" in results and "dmarc=pass" in results, results
+    spoof = (b"From: CEO <ceo@spoofed.example>\r\nTo: ann@example.com\r\nSubject: wire money\r\n\r\nnow\r\n")
+    with smtplib.SMTP("127.0.0.1", s.smtp_port) as smtp:
+        with pytest.raises(smtplib.SMTPDataError) as e:
+            smtp.sendmail("ceo@spoofed.example", [ANN], spoof)
+    assert e.value.smtp_code == 550 and b"DMARC" in e.value.smtp_error
+    assert s.inbox_count(ANN) == 1
+    rejected = s.incoming_log("--status", "rejected")
+    assert any("DMARC" in r["reply"] for r in rejected), rejected
