@@ -275,7 +275,7 @@ async def _idle(system, users: list[str], n_conns: int, hold: float, push_sample
     conns: list[Imap] = []
     errors: list[str] = []
     stop_opening = False
-    low_mem = 2 * 1024 * 1024  # stop opening below 2 GiB available, to protect the machine
+    low_mem = 3 * 1024 * 1024  # stop opening below 3 GiB available, to protect the machine
 
     async def open_one(i):
         nonlocal stop_opening
@@ -286,7 +286,7 @@ async def _idle(system, users: list[str], n_conns: int, hold: float, push_sample
                 return
             if i % 200 == 0 and mem_available_kb() < low_mem:
                 stop_opening = True
-                errors.append(f"stopped at {len(conns)} connections: MemAvailable < 2 GiB")
+                errors.append(f"stopped at {len(conns)} connections: MemAvailable < 3 GiB")
                 return
             try:
                 c = await Imap.connect(system.imaps_port, timeout=120)
@@ -308,12 +308,20 @@ async def _idle(system, users: list[str], n_conns: int, hold: float, push_sample
             log(f"  {system.name}: {len(conns)} connections open "
                 f"({time.perf_counter() - t0:.0f} s)")
     prog = asyncio.ensure_future(progress())
-    await asyncio.gather(*(open_one(i) for i in range(n_conns)))
+    half = n_conns // 2
+    await asyncio.gather(*(open_one(i) for i in range(half)))
+    # The half-way reading: whatever opening connections costs once (pools, caches, login
+    # hashing memory kept by the allocator) is paid by now; the second half shows what each
+    # further idle connection costs.
+    await asyncio.sleep(6)
+    opened_half = len(conns)
+    mem_half = memory_of(system.imap_memory_pids())
+    await asyncio.gather(*(open_one(i) for i in range(half, n_conns)))
     prog.cancel()
     open_s = time.perf_counter() - t0
     opened = len(conns)
     # Let the servers settle (Dovecot hibernates IDLE sessions after 2 s).
-    await asyncio.sleep(10)
+    await asyncio.sleep(6)
     pids = system.imap_memory_pids()
     cpu0 = sum(cpu_seconds(p) for p in pids)
     t_cpu = time.perf_counter()
@@ -330,8 +338,13 @@ async def _idle(system, users: list[str], n_conns: int, hold: float, push_sample
     after_close = memory_of(system.imap_memory_pids())
     per_conn_kb = (mem["rss_kb"] - base["rss_kb"]) / opened if opened else float("nan")
     per_conn_pss_kb = (mem["pss_kb"] - base["pss_kb"]) / opened if opened else float("nan")
+    n2 = opened - opened_half
+    marginal_kb = (mem["rss_kb"] - mem_half["rss_kb"]) / n2 if n2 > 0 else float("nan")
+    marginal_pss_kb = (mem["pss_kb"] - mem_half["pss_kb"]) / n2 if n2 > 0 else float("nan")
     return {"requested": n_conns, "opened": opened, "open_seconds": open_s,
-            "base": base, "idle": mem, "after_close": after_close,
+            "base": base, "half": mem_half, "opened_half": opened_half, "idle": mem,
+            "after_close": after_close, "marginal_rss_kb": marginal_kb,
+            "marginal_pss_kb": marginal_pss_kb,
             "per_conn_rss_kb": per_conn_kb, "per_conn_pss_kb": per_conn_pss_kb,
             "idle_cpu_pct": cpu_pct, "errors": errors[:20], "error_count": len(errors),
             "push_under_idle": push}

@@ -115,10 +115,14 @@ settings! {
     smtp_reply_profile: ReplyProfile = ReplyProfile::Faq => "smtp.reply_profile";
     /// Messages with more Received headers than this are refused as a mail loop.
     smtp_max_received: u32 = 50 => "smtp.max_received";
+    /// Refuse, at the end of DATA, mail that fails DMARC when its domain publishes p=reject.
+    smtp_dmarc_reject: bool = false => "smtp.dmarc_reject";
     /// Idle time after which an IMAP client that has logged in is logged out (RFC 9051: at least 30 minutes).
     imap_timeout: Duration = Duration::from_secs(1800) => "imap.timeout";
     /// Idle time after which an IMAP client that has not logged in is disconnected.
     imap_login_timeout: Duration = Duration::from_secs(60) => "imap.login_timeout";
+    /// Extra trusted CA certificates (PEM) for verified outbound TLS (MTA-STS), besides the system's.
+    delivery_tls_ca_file: Option<PathBuf> = None => "delivery.tls_ca_file";
     /// Keep outbound mail queued without sending it (maintenance); `hermod queue list` shows it.
     delivery_hold: bool = false => "delivery.hold";
     /// DNS servers for MX, SPF, DKIM and DMARC lookups (ip:port); empty uses /etc/resolv.conf.
@@ -137,8 +141,6 @@ settings! {
     delivery_concurrency: u32 = 32 => "delivery.concurrency";
     /// Seconds to wait for a remote server to connect or answer a command.
     delivery_timeout: Duration = Duration::from_secs(300) => "delivery.timeout";
-    /// Refuse, at the end of DATA, mail that fails DMARC when its domain publishes p=reject.
-    smtp_dmarc_reject: bool = false => "smtp.dmarc_reject";
     /// Failed logins from one IP or for one account before further attempts are refused.
     auth_max_failures: u32 = 5 => "auth.max_failures";
     /// Seconds a blocked IP or account stays blocked after too many failures.
@@ -344,7 +346,20 @@ impl Settings {
     pub fn to_toml_text(&self) -> String {
         let mut out = String::new();
         let mut section = "";
-        for (def, value) in self.effective().entries() {
+        // Each table once, in the order tables first appear; keys keep their order inside it.
+        let mut entries = self.effective().entries();
+        let mut order: Vec<&str> = Vec::new();
+        for (def, _) in &entries {
+            let sec = def.key.rsplit_once('.').map_or("", |(s, _)| s);
+            if !order.contains(&sec) {
+                order.push(sec);
+            }
+        }
+        entries.sort_by_key(|(def, _)| {
+            let sec = def.key.rsplit_once('.').map_or("", |(s, _)| s);
+            order.iter().position(|o| *o == sec)
+        });
+        for (def, value) in entries {
             let (sec, name) = def.key.rsplit_once('.').unwrap_or(("", def.key));
             if sec != section {
                 let _ = write!(out, "\n[{sec}]\n");

@@ -4,6 +4,10 @@
 //! certificate is accepted, since an MX has no name to check it against without MTA-STS or
 //! DANE. If the TLS handshake fails the connection is made again in plaintext.
 //!
+//! Verified TLS ([`TlsMode::Required`], for MTA-STS `enforce`): STARTTLS must be offered and
+//! the certificate must chain to a trusted root and be valid for the MX host name (SNI is
+//! that name); anything less is a temporary failure of that host, never a plaintext retry.
+//!
 //! Nothing the server sends can panic the client: lines are capped at `MAX_LINE` bytes and
 //! replies at `MAX_REPLY_LINES` lines; a malformed reply is a temporary failure.
 
@@ -14,9 +18,10 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{DigitallySignedStruct, SignatureScheme};
+use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::time::timeout;
@@ -179,6 +184,71 @@ fn opportunistic_tls() -> rustls::ClientConfig {
     config
 }
 
+/// Verified TLS: certificates must chain to one of the trusted roots and be valid for the
+/// host name connected to (web PKI rules, rustls-webpki). Cheap to clone.
+#[derive(Clone)]
+pub struct VerifiedTls {
+    connector: TlsConnector,
+    verifier: Arc<WebPkiServerVerifier>,
+}
+
+impl std::fmt::Debug for VerifiedTls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("VerifiedTls")
+    }
+}
+
+impl VerifiedTls {
+    /// A verifying client trusting `roots` (ring provider). `alpn`: the protocols offered
+    /// (none for SMTP, `http/1.1` for HTTPS).
+    pub fn new(roots: Arc<RootCertStore>, alpn: &[&[u8]]) -> Result<VerifiedTls, String> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let verifier = WebPkiServerVerifier::builder_with_provider(roots, provider.clone())
+            .build()
+            .map_err(|e| format!("cannot set up TLS certificate verification: {e}"))?;
+        let mut config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| format!("cannot set up TLS: {e}"))?
+            .with_webpki_verifier(verifier.clone())
+            .with_no_client_auth();
+        config.enable_sni = true;
+        config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+        Ok(VerifiedTls {
+            connector: TlsConnector::from(Arc::new(config)),
+            verifier,
+        })
+    }
+
+    /// The connector (for other protocols than SMTP, such as the MTA-STS policy fetch).
+    pub fn connector(&self) -> &TlsConnector {
+        &self.connector
+    }
+
+    /// Whether a certificate chain a server presented (end entity first) is valid for
+    /// `host` now; the error says why not.
+    pub fn check(&self, host: &str, certs: &[CertificateDer<'static>]) -> Result<(), String> {
+        let name = ServerName::try_from(host.to_string())
+            .map_err(|_| format!("{host:?} is not a valid host name"))?;
+        let Some((end_entity, intermediates)) = certs.split_first() else {
+            return Err("no certificate was presented".into());
+        };
+        self.verifier
+            .verify_server_cert(end_entity, intermediates, &name, &[], UnixTime::now())
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// How a connection uses TLS.
+#[derive(Clone, Debug, Default)]
+pub enum TlsMode {
+    /// RFC 7435: STARTTLS when offered, any certificate, plaintext when the handshake fails.
+    #[default]
+    Opportunistic,
+    /// STARTTLS required, with a certificate valid for the MX host name (MTA-STS enforce).
+    Required(VerifiedTls),
+}
+
 #[derive(Debug)]
 struct AcceptAny(Arc<rustls::crypto::CryptoProvider>);
 
@@ -337,6 +407,27 @@ pub struct ConnectError {
     /// 5xx greeting or EHLO+HELO refusal: the host will not take mail from us.
     pub permanent: bool,
     pub reply: String,
+    /// With [`TlsMode::Required`]: the host was refused because it gave no verified TLS (no
+    /// STARTTLS, STARTTLS refused, a failed handshake or an invalid certificate).
+    pub tls: bool,
+}
+
+impl ConnectError {
+    fn new(permanent: bool, reply: String) -> ConnectError {
+        ConnectError {
+            permanent,
+            reply,
+            tls: false,
+        }
+    }
+
+    fn tls(reply: String) -> ConnectError {
+        ConnectError {
+            permanent: false,
+            reply,
+            tls: true,
+        }
+    }
 }
 
 impl Connection {
@@ -347,36 +438,52 @@ impl Connection {
         host: &str,
         ip: IpAddr,
     ) -> Result<Connection, ConnectError> {
-        match Connection::open(config, host, ip, true).await {
-            Err(e) if e.reply.contains("TLS handshake") => {
-                tracing::info!(host, %ip, reason = %e.reply, "STARTTLS failed; trying again without TLS");
-                Connection::open(config, host, ip, false).await
-            }
-            other => other,
+        Connection::connect_with(config, host, ip, &TlsMode::Opportunistic).await
+    }
+
+    /// As [`Connection::connect`], with the TLS mode given: with [`TlsMode::Required`] the
+    /// session is refused (an error with `tls` set) unless STARTTLS succeeds with a
+    /// certificate valid for `host`.
+    pub async fn connect_with(
+        config: &ClientConfig,
+        host: &str,
+        ip: IpAddr,
+        mode: &TlsMode,
+    ) -> Result<Connection, ConnectError> {
+        match mode {
+            TlsMode::Opportunistic => match Connection::open(config, host, ip, Some(mode)).await {
+                Err(e) if e.tls => {
+                    tracing::info!(host, %ip, reason = %e.reply, "STARTTLS failed; trying again without TLS");
+                    Connection::open(config, host, ip, None).await
+                }
+                other => other,
+            },
+            TlsMode::Required(_) => Connection::open(config, host, ip, Some(mode)).await,
         }
     }
 
+    /// `tls`: None for plaintext only, else how to use STARTTLS.
     async fn open(
         config: &ClientConfig,
         host: &str,
         ip: IpAddr,
-        try_tls: bool,
+        tls: Option<&TlsMode>,
     ) -> Result<Connection, ConnectError> {
         let addr = SocketAddr::new(ip, config.port);
         let where_ = format!("{host}[{ip}]:{}", config.port);
         let tcp = match timeout(config.timeout, TcpStream::connect(addr)).await {
             Ok(Ok(s)) => s,
             Ok(Err(e)) => {
-                return Err(ConnectError {
-                    permanent: false,
-                    reply: format!("cannot connect to {where_}: {e}"),
-                });
+                return Err(ConnectError::new(
+                    false,
+                    format!("cannot connect to {where_}: {e}"),
+                ));
             }
             Err(_) => {
-                return Err(ConnectError {
-                    permanent: false,
-                    reply: format!("cannot connect to {where_}: timed out"),
-                });
+                return Err(ConnectError::new(
+                    false,
+                    format!("cannot connect to {where_}: timed out"),
+                ));
             }
         };
         let _ = tcp.set_nodelay(true);
@@ -389,10 +496,7 @@ impl Connection {
             config: config.clone(),
             usable: true,
         };
-        let fail = |permanent: bool, what: String| ConnectError {
-            permanent,
-            reply: what,
-        };
+        let fail = ConnectError::new;
         let greeting = conn
             .read_reply()
             .await
@@ -404,14 +508,32 @@ impl Connection {
             ));
         }
         conn.hello().await?;
-        if try_tls && conn.ext.starttls {
+        let required = match tls {
+            Some(TlsMode::Required(v)) => Some(v),
+            _ => None,
+        };
+        if required.is_some() && !conn.ext.starttls {
+            conn.quit_quietly().await;
+            return Err(ConnectError::tls(format!(
+                "{where_} does not offer STARTTLS"
+            )));
+        }
+        if let Some(mode) = tls
+            && conn.ext.starttls
+        {
             let reply = conn
                 .command("STARTTLS\r\n")
                 .await
                 .map_err(|e| fail(false, format!("{where_}: {}", e.reply)))?;
             if reply.code == 220 {
-                conn.upgrade(host, ip).await?;
+                conn.upgrade(host, ip, mode).await?;
                 conn.hello().await?;
+            } else if required.is_some() {
+                conn.quit_quietly().await;
+                return Err(ConnectError::tls(format!(
+                    "{where_} refused STARTTLS: {}",
+                    reply.text()
+                )));
             } else {
                 tracing::info!(host, %ip, reply = %reply, "STARTTLS refused; going on without TLS");
             }
@@ -422,10 +544,7 @@ impl Connection {
     /// EHLO, or HELO if the server refuses EHLO with 5xx.
     async fn hello(&mut self) -> Result<(), ConnectError> {
         let where_ = format!("{}[{}]", self.host, self.addr.ip());
-        let fail = |permanent: bool, what: String| ConnectError {
-            permanent,
-            reply: what,
-        };
+        let fail = ConnectError::new;
         let ehlo = self
             .command(&format!("EHLO {}\r\n", self.config.hostname))
             .await
@@ -455,33 +574,71 @@ impl Connection {
         }
     }
 
-    async fn upgrade(&mut self, host: &str, ip: IpAddr) -> Result<(), ConnectError> {
-        let name = ServerName::try_from(host.to_string())
-            .unwrap_or_else(|_| ServerName::IpAddress(ip.into()));
+    async fn upgrade(
+        &mut self,
+        host: &str,
+        ip: IpAddr,
+        mode: &TlsMode,
+    ) -> Result<(), ConnectError> {
+        let (connector, name) = match mode {
+            TlsMode::Opportunistic => (
+                &self.config.tls,
+                ServerName::try_from(host.to_string())
+                    .unwrap_or_else(|_| ServerName::IpAddress(ip.into())),
+            ),
+            TlsMode::Required(v) => match ServerName::try_from(host.to_string()) {
+                Ok(name) => (&v.connector, name),
+                Err(_) => {
+                    self.usable = false;
+                    return Err(ConnectError::tls(format!(
+                        "{host:?} is not a host name a certificate can be checked against"
+                    )));
+                }
+            },
+        };
         // Whatever the server sent after its 220 is dropped (RFC 3207 §4.2, no injection).
         let stream = std::mem::replace(&mut self.io, BufReader::new(Stream::Closed)).into_inner();
         let Stream::Plain(tcp) = stream else {
             self.usable = false;
-            return Err(ConnectError {
-                permanent: false,
-                reply: "TLS handshake: already in TLS".into(),
-            });
+            return Err(ConnectError::tls("TLS handshake: already in TLS".into()));
         };
-        match timeout(self.config.timeout, self.config.tls.connect(name, tcp)).await {
+        match timeout(self.config.timeout, connector.connect(name, tcp)).await {
             Ok(Ok(tls)) => {
                 self.io = BufReader::new(Stream::Tls(Box::new(tls)));
                 self.tls = true;
                 Ok(())
             }
-            Ok(Err(e)) => Err(ConnectError {
-                permanent: false,
-                reply: format!("TLS handshake with {host}[{ip}] failed: {e}"),
-            }),
-            Err(_) => Err(ConnectError {
-                permanent: false,
-                reply: format!("TLS handshake with {host}[{ip}] timed out"),
-            }),
+            Ok(Err(e)) => {
+                self.usable = false;
+                Err(ConnectError::tls(describe_tls_error(host, ip, &e)))
+            }
+            Err(_) => {
+                self.usable = false;
+                Err(ConnectError::tls(format!(
+                    "TLS handshake with {host}[{ip}] timed out"
+                )))
+            }
         }
+    }
+
+    /// The certificate chain the server presented (end entity first), in a TLS session.
+    pub fn peer_certificates(&self) -> Option<Vec<CertificateDer<'static>>> {
+        match self.io.get_ref() {
+            Stream::Tls(s) => s
+                .get_ref()
+                .1
+                .peer_certificates()
+                .map(|c| c.iter().map(|c| c.clone().into_owned()).collect()),
+            _ => None,
+        }
+    }
+
+    /// QUIT (best effort, short timeout) before dropping a session that will not be used.
+    async fn quit_quietly(&mut self) {
+        if self.usable {
+            let _ = timeout(Duration::from_secs(5), self.command("QUIT\r\n")).await;
+        }
+        self.usable = false;
     }
 
     /// Whether the session can take another transaction.
@@ -700,6 +857,17 @@ impl Connection {
             let _ = timeout(Duration::from_secs(5), self.command("QUIT\r\n")).await;
         }
         let _ = timeout(Duration::from_secs(5), self.io.get_mut().shutdown()).await;
+    }
+}
+
+/// A failed TLS handshake in words: an invalid certificate is named as such.
+pub(crate) fn describe_tls_error(host: &str, ip: IpAddr, e: &io::Error) -> String {
+    let inner = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>());
+    match inner {
+        Some(rustls::Error::InvalidCertificate(why)) => {
+            format!("certificate of {host} is not valid: {why}")
+        }
+        _ => format!("TLS handshake with {host}[{ip}] failed: {e}"),
     }
 }
 
