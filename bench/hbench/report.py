@@ -34,6 +34,10 @@ def machine(workdir: Path) -> dict:
         rot = Path(f"/sys/block/{dev}/queue/rotational")
         if rot.exists():
             info["disk"] += ", rotational" if rot.read_text().strip() == "1" else ", non-rotational"
+    try:
+        info["loadavg"] = " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        pass
     r = run(["sh", "-c", ". /etc/os-release; echo $PRETTY_NAME"], check=False, quiet=True)
     info["os"] = r.stdout.strip()
     return info
@@ -91,7 +95,8 @@ def write(results: dict, out_md: Path) -> list[str]:
     for k, v in R["versions"].items():
         a(f"- {k}: {v}")
     a("- Same machine for servers and load generators (2 cores shared: the figures include "
-      "the clients' CPU use and other builders' noise).")
+      "the clients' CPU use and other builders' noise; load average (1, 5, 15 min) at the "
+      f"end of the run: {m.get('loadavg', '?')}).")
     a("")
     a("## Summary against the targets")
     a("")
@@ -293,7 +298,8 @@ def write(results: dict, out_md: Path) -> list[str]:
 def strip_raw(obj):
     """The results without raw latency lists (kept as percentiles in the JSON)."""
     if isinstance(obj, dict):
-        return {k: strip_raw(v) for k, v in obj.items() if not k.startswith("raw")}
+        return {k: strip_raw(v) for k, v in obj.items()
+                if not (isinstance(k, str) and k.startswith("raw"))}
     if isinstance(obj, list):
         return [strip_raw(v) for v in obj]
     return obj
@@ -346,7 +352,8 @@ def make_plots(R: dict, out_md: Path) -> list[str]:
                 data.append([x * 1000 for x in last[s]["raw_lat"].get(op, [])] or [float("nan")])
                 pos.append(i * 3 + j)
                 cols.append(colors[s])
-        bp = ax.boxplot(data, positions=pos, widths=0.8, showfliers=False, patch_artist=True)
+        bp = ax.boxplot(data, positions=pos, widths=0.8, whis=(5, 95), showfliers=False,
+                        patch_artist=True)
         for patch, c in zip(bp["boxes"], cols):
             patch.set_facecolor(c)
         ax.set_xticks([i * 3 + 0.5 for i in range(len(ops))])

@@ -1135,17 +1135,10 @@ impl Session {
         out: &mut Output<'_>,
     ) -> String {
         let report = self.report();
-        let view = self
-            .view
-            .as_ref()
-            .expect("selected state checked before dispatch");
-        if view.read_only {
-            return done(
-                tag,
-                "NO",
-                "[READ-ONLY] the mailbox is selected read-only (EXAMINE)",
-            );
-        }
+        let view = match self.writable(tag) {
+            Ok(v) => v,
+            Err(r) => return r,
+        };
         let only = uids.map(|set| view.resolve(&set, true));
         let mailbox = view.mailbox.clone();
         match self.shared.store.expunge(&mailbox, only.as_deref()).await {
@@ -1175,10 +1168,7 @@ impl Session {
             Ok(m) => m,
             Err(e) => return store_failure(tag, &e),
         };
-        let view = self
-            .view
-            .as_ref()
-            .expect("selected state checked before dispatch");
+        let view = self.selected();
         let numbers: Vec<u32> = if s.uid {
             matched.clone()
         } else {
@@ -1272,17 +1262,10 @@ impl Session {
 
     async fn store(&mut self, tag: &str, s: StoreCmd, out: &mut Output<'_>) -> String {
         let report = self.report();
-        let view = self
-            .view
-            .as_ref()
-            .expect("selected state checked before dispatch");
-        if view.read_only {
-            return done(
-                tag,
-                "NO",
-                "[READ-ONLY] the mailbox is selected read-only (EXAMINE)",
-            );
-        }
+        let view = match self.writable(tag) {
+            Ok(v) => v,
+            Err(r) => return r,
+        };
         if !s.uid && view.seq_out_of_range(&s.set) {
             return done(
                 tag,
@@ -1383,17 +1366,14 @@ impl Session {
             }
             Err(r) => return r,
         };
-        let view = self
-            .view
-            .as_ref()
-            .expect("selected state checked before dispatch");
-        if moving && view.read_only {
-            return done(
-                tag,
-                "NO",
-                "[READ-ONLY] the mailbox is selected read-only (EXAMINE)",
-            );
-        }
+        let view = if moving {
+            match self.writable(tag) {
+                Ok(v) => v,
+                Err(r) => return r,
+            }
+        } else {
+            self.selected()
+        };
         if !uid && view.seq_out_of_range(set) {
             return done(
                 tag,
@@ -1441,6 +1421,20 @@ impl Session {
             done(tag, "OK", "MOVE completed")
         } else {
             done(tag, "OK", format!("{code} COPY completed"))
+        }
+    }
+
+    /// The selected mailbox, if this session may change it (not EXAMINEd).
+    fn writable(&self, tag: &str) -> Result<&View, String> {
+        let view = self.selected();
+        if view.read_only {
+            Err(done(
+                tag,
+                "NO",
+                "[READ-ONLY] the mailbox is selected read-only (EXAMINE)",
+            ))
+        } else {
+            Ok(view)
         }
     }
 

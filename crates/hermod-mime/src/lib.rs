@@ -370,38 +370,52 @@ pub fn search_text(raw: &[u8]) -> SearchText {
             )
         })
         .collect();
+    let body = match parsed.as_ref().and_then(|m| body_text(m, usize::MAX)) {
+        Some(text) => text,
+        // Nothing mail-parser could structure: search the raw body.
+        None => String::from_utf8_lossy(&raw[hdr_end..]).into_owned(),
+    };
+    SearchText { headers, body }
+}
+
+/// The decoded text of a parsed message's text parts (HTML reduced to text), parts
+/// separated by a newline, attached messages included; stops adding parts once `cap` bytes
+/// are reached. `None` when the message has no leaf part at all.
+pub fn body_text(msg: &Message<'_>, cap: usize) -> Option<String> {
     let mut body = String::new();
-    let mut leaves = 0;
-    if let Some(msg) = &parsed {
-        let mut stack: Vec<&Message<'_>> = vec![msg];
-        while let Some(m) = stack.pop() {
-            for part in &m.parts {
-                let text = match &part.body {
-                    PartType::Text(t) => t.to_string(),
-                    PartType::Html(h) => mail_parser::decoders::html::html_to_text(h),
-                    PartType::Message(inner) => {
-                        stack.push(inner);
-                        continue;
-                    }
-                    PartType::Multipart(_) => continue,
-                    PartType::Binary(_) | PartType::InlineBinary(_) => {
-                        leaves += 1;
-                        continue;
-                    }
-                };
-                leaves += 1;
-                if !body.is_empty() {
-                    body.push('\n');
-                }
-                body.push_str(&text);
+    let mut leaves = 0usize;
+    let mut stack: Vec<&Message<'_>> = vec![msg];
+    let mut visited = 0;
+    while let Some(m) = stack.pop() {
+        visited += 1;
+        if visited > 64 {
+            break;
+        }
+        for part in &m.parts {
+            if body.len() >= cap {
+                break;
             }
+            let text = match &part.body {
+                PartType::Text(t) => t.to_string(),
+                PartType::Html(h) => mail_parser::decoders::html::html_to_text(h),
+                PartType::Message(inner) => {
+                    stack.push(inner);
+                    continue;
+                }
+                PartType::Multipart(_) => continue,
+                PartType::Binary(_) | PartType::InlineBinary(_) => {
+                    leaves += 1;
+                    continue;
+                }
+            };
+            leaves += 1;
+            if !body.is_empty() {
+                body.push('\n');
+            }
+            body.push_str(&text);
         }
     }
-    if leaves == 0 {
-        // Nothing mail-parser could structure: search the raw body.
-        body = String::from_utf8_lossy(&raw[hdr_end..]).into_owned();
-    }
-    SearchText { headers, body }
+    (leaves > 0).then_some(body)
 }
 
 /// Analyses a raw message (computes ENVELOPE, BODYSTRUCTURE, BODY, the part

@@ -6,6 +6,11 @@
 //! one (`delivery.per_domain`); the connections a domain's worker opens are reused for the
 //! next message of that domain in the batch (RSET between).
 //!
+//! MTA-STS (RFC 8461, [`crate::mta_sts`]): once a domain's MX hosts are known its policy is
+//! looked up; with `enforce` only the MX hosts the policy lists are tried, each with verified
+//! STARTTLS (a host failing that is a temporary failure, and the next host is tried); with
+//! `testing` delivery goes on as without a policy and what `enforce` would refuse is logged.
+//!
 //! Crash safety comes from the store: an entry is leased, not taken, and every outcome is one
 //! transaction; a crash mid-delivery leaves the entry leased until the lease runs out, then
 //! it is sent again (at worst a duplicate, never a loss).
@@ -21,8 +26,9 @@ use hermod_store::{BlobId, BlobStore, Derived, FsBlobStore, LocalCopy, QueueEntr
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 
-use crate::client::{ClientConfig, Connection, Kind, RcptResult};
+use crate::client::{ClientConfig, Connection, Kind, RcptResult, TlsMode};
 use crate::dsn::{DsnFailure, DsnKind, build_dsn, status_for};
+use crate::mta_sts::{Mode, MtaSts, Policy};
 use crate::resolve::{ResolveError, Resolver};
 
 /// Entries leased per round.
@@ -40,10 +46,13 @@ struct Group {
     entries: Vec<QueueEntry>,
 }
 
-/// Where a domain's mail goes: its MX hosts (best first) with their addresses.
+/// Where a domain's mail goes: its MX hosts (best first) with their addresses, and the
+/// domain's MTA-STS policy when it has one.
 #[derive(Debug, Clone)]
 struct Route {
+    domain: String,
     hosts: Vec<(String, Vec<IpAddr>)>,
+    policy: Option<Arc<Policy>>,
 }
 
 /// A failure of a whole route or connection.
@@ -61,6 +70,7 @@ pub struct Delivery {
     settings: Settings,
     resolver: Resolver,
     client: ClientConfig,
+    mta_sts: Option<MtaSts>,
     smtp_listeners: Vec<SocketAddr>,
     global: Arc<Semaphore>,
     per_domain: Mutex<HashMap<String, Arc<Semaphore>>>,
@@ -86,6 +96,10 @@ impl Delivery {
     }
 
     /// As [`Delivery::new`], with a resolver of the caller's.
+    ///
+    /// MTA-STS is on, trusting the system's CA certificates (see [`Delivery::with_mta_sts`]
+    /// to trust more, [`Delivery::without_mta_sts`] to turn it off); if the system has no CA
+    /// certificates it is off, with an error logged.
     pub fn with_resolver(
         store: Store,
         blobs: FsBlobStore,
@@ -96,12 +110,20 @@ impl Delivery {
         let port = u16::try_from(settings.delivery_remote_port).unwrap_or(25);
         let client = ClientConfig::new(&settings.hostname, settings.delivery_timeout, port);
         let global = Arc::new(Semaphore::new(settings.delivery_concurrency.max(1) as usize));
+        let mta_sts = match MtaSts::new(resolver.clone(), None, 443) {
+            Ok(m) => Some(m.with_timeout(Self::mta_sts_timeout(&settings))),
+            Err(e) => {
+                tracing::error!(error = %e, "MTA-STS is off");
+                None
+            }
+        };
         Delivery {
             store,
             blobs,
             settings,
             resolver,
             client,
+            mta_sts,
             smtp_listeners,
             global,
             per_domain: Mutex::new(HashMap::new()),
@@ -111,6 +133,29 @@ impl Delivery {
 
     pub fn resolver(&self) -> &Resolver {
         &self.resolver
+    }
+
+    /// Uses `mta_sts` for MTA-STS (say one built with extra trusted CA certificates), as it
+    /// is configured (its fetch timeout included).
+    pub fn with_mta_sts(mut self, mta_sts: MtaSts) -> Delivery {
+        self.mta_sts = Some(mta_sts);
+        self
+    }
+
+    /// Turns MTA-STS off: every domain is delivered to as if it had no policy.
+    pub fn without_mta_sts(mut self) -> Delivery {
+        self.mta_sts = None;
+        self
+    }
+
+    pub fn mta_sts(&self) -> Option<&MtaSts> {
+        self.mta_sts.as_ref()
+    }
+
+    fn mta_sts_timeout(settings: &Settings) -> Duration {
+        settings
+            .delivery_timeout
+            .clamp(Duration::from_secs(1), Duration::from_secs(60))
     }
 
     fn lease_ms(&self) -> i64 {
@@ -167,7 +212,10 @@ impl Delivery {
     /// Delivers every group of one domain: resolves once, then up to `per_domain` workers
     /// each with its own (reused) connection.
     async fn run_domain(self: Arc<Self>, domain: String, groups: Vec<Group>) {
-        let route = self.route(&domain).await;
+        let route = match self.route(&domain).await {
+            Ok(r) => self.apply_mta_sts(r).await,
+            Err(f) => Err(f),
+        };
         let route = match route {
             Ok(r) => Arc::new(r),
             Err(f) => {
@@ -302,19 +350,35 @@ impl Delivery {
     /// Connects to the first mail exchanger that answers (next host on connection failure
     /// or a refusing greeting).
     async fn connect(&self, route: &Route) -> Result<Connection, Failure> {
+        let mode = route.policy.as_ref().map(|p| p.mode);
+        let verified = self.mta_sts.as_ref().map(|m| m.verified_tls().clone());
+        let tls = match (mode, verified) {
+            (Some(Mode::Enforce), Some(v)) => TlsMode::Required(v),
+            _ => TlsMode::Opportunistic,
+        };
         let mut last: Option<Failure> = None;
         let mut all_permanent = true;
         for (host, ips) in &route.hosts {
             for ip in ips {
-                match Connection::connect(&self.client, host, *ip).await {
-                    Ok(c) => return Ok(c),
+                match Connection::connect_with(&self.client, host, *ip, &tls).await {
+                    Ok(c) => {
+                        if mode == Some(Mode::Testing) {
+                            self.check_testing(route, host, &c);
+                        }
+                        return Ok(c);
+                    }
                     Err(e) => {
-                        tracing::info!(host, %ip, reason = %e.reply, "mail exchanger not usable; trying the next");
+                        let reply = if e.tls && matches!(tls, TlsMode::Required(_)) {
+                            format!("MTA-STS: {}", e.reply)
+                        } else {
+                            e.reply
+                        };
+                        tracing::info!(host, %ip, reason = %reply, "mail exchanger not usable; trying the next");
                         all_permanent &= e.permanent;
                         last = Some(Failure {
                             permanent: e.permanent,
                             host: e.permanent.then(|| host.clone()),
-                            reply: e.reply,
+                            reply,
                         });
                     }
                 }
@@ -327,6 +391,84 @@ impl Delivery {
         });
         f.permanent = f.permanent && all_permanent;
         Err(f)
+    }
+
+    /// MTA-STS `testing`: logs what `enforce` would have refused in a session just opened.
+    fn check_testing(&self, route: &Route, host: &str, c: &Connection) {
+        let Some(m) = &self.mta_sts else { return };
+        let domain = route.domain.as_str();
+        let refusal = match c.peer_certificates() {
+            None => Some(format!(
+                "{host} gave no TLS session (STARTTLS not offered or failed)"
+            )),
+            Some(certs) => m
+                .verified_tls()
+                .check(host, &certs)
+                .err()
+                .map(|e| format!("certificate of {host} is not valid: {e}")),
+        };
+        if let Some(why) = refusal {
+            tracing::warn!(
+                domain,
+                host,
+                reason = %why,
+                "MTA-STS policy in testing mode: enforce would refuse this host; delivering anyway"
+            );
+        }
+    }
+
+    /// Looks up the domain's MTA-STS policy and applies it to the route: with `enforce` only
+    /// the MX hosts the policy lists stay (none left: a temporary failure); with `testing`
+    /// the hosts it does not list are logged.
+    async fn apply_mta_sts(&self, mut route: Route) -> Result<Route, Failure> {
+        let Some(m) = &self.mta_sts else {
+            return Ok(route);
+        };
+        let Some(policy) = m.policy(&route.domain).await else {
+            return Ok(route);
+        };
+        let domain = route.domain.clone();
+        match policy.mode {
+            Mode::None => {}
+            Mode::Testing => {
+                for (host, _) in &route.hosts {
+                    if !policy.allows(host) {
+                        tracing::warn!(
+                            domain,
+                            host,
+                            "MTA-STS policy in testing mode does not list this MX host;                              enforce would skip it"
+                        );
+                    }
+                }
+            }
+            Mode::Enforce => {
+                let (allowed, refused): (Vec<_>, Vec<_>) = route
+                    .hosts
+                    .into_iter()
+                    .partition(|(host, _)| policy.allows(host));
+                for (host, _) in &refused {
+                    tracing::info!(
+                        domain,
+                        host,
+                        "MX host not listed in the MTA-STS policy; skipped"
+                    );
+                }
+                if allowed.is_empty() {
+                    let names: Vec<&str> = refused.iter().map(|(h, _)| h.as_str()).collect();
+                    return Err(Failure {
+                        permanent: false,
+                        host: None,
+                        reply: format!(
+                            "MTA-STS policy of {domain} allows none of its MX hosts ({})",
+                            names.join(", ")
+                        ),
+                    });
+                }
+                route.hosts = allowed;
+            }
+        }
+        route.policy = Some(policy);
+        Ok(route)
     }
 
     /// Resolves a domain's MX hosts and their addresses, dropping this server and every
@@ -356,7 +498,11 @@ impl Delivery {
             hosts.push((h.name, ips));
         }
         if !hosts.is_empty() {
-            return Ok(Route { hosts });
+            return Ok(Route {
+                domain: domain.to_string(),
+                hosts,
+                policy: None,
+            });
         }
         if looped {
             let hosted = match DomainName::parse(domain) {

@@ -7,7 +7,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use hermod_mime::{decode_value, header_end, header_fields};
 use mail_parser::parsers::MessageStream;
-use mail_parser::{Address, HeaderValue, Message, MessageParser, PartType};
+use mail_parser::{Address, HeaderValue, Message, MessageParser};
 
 /// The decoded body text kept for matching is cut at this many bytes.
 pub const BODY_CAP: usize = 256 * 1024;
@@ -214,44 +214,9 @@ fn body_and_attachments(raw: &[u8]) -> (String, bool) {
     }
 }
 
-/// The text of all text parts, or None when the message has no leaf part at all.
+/// The text of all text parts (capped), or None when the message has no leaf part at all.
 fn collect_text(msg: &Message<'_>) -> Option<String> {
-    let mut body = String::new();
-    let mut leaves = 0usize;
-    let mut stack: Vec<&Message<'_>> = vec![msg];
-    let mut depth = 0;
-    while let Some(m) = stack.pop() {
-        depth += 1;
-        if depth > 64 {
-            break;
-        }
-        for part in &m.parts {
-            if body.len() >= BODY_CAP {
-                break;
-            }
-            let text = match &part.body {
-                PartType::Text(t) => t.to_string(),
-                PartType::Html(h) => mail_parser::decoders::html::html_to_text(h),
-                PartType::Message(inner) => {
-                    stack.push(inner);
-                    continue;
-                }
-                PartType::Multipart(_) => continue,
-                PartType::Binary(_) | PartType::InlineBinary(_) => {
-                    leaves += 1;
-                    continue;
-                }
-            };
-            leaves += 1;
-            if !body.is_empty() {
-                body.push('\n');
-            }
-            body.push_str(&text);
-        }
-    }
-    if leaves == 0 {
-        return None;
-    }
+    let mut body = hermod_mime::body_text(msg, BODY_CAP)?;
     cap(&mut body);
     Some(body)
 }

@@ -15,11 +15,22 @@ use tokio::net::{TcpListener, TcpStream, UdpSocket};
 
 // ---------------------------------------------------------------- DNS
 
-#[derive(Default)]
 pub struct Zone {
     records: HashMap<(String, RecordType), Vec<RData>>,
     names: std::collections::HashSet<String>,
     servfail: std::collections::HashSet<String>,
+    ttl: u32,
+}
+
+impl Default for Zone {
+    fn default() -> Self {
+        Zone {
+            records: HashMap::new(),
+            names: Default::default(),
+            servfail: Default::default(),
+            ttl: 60,
+        }
+    }
 }
 
 fn key(name: &str) -> String {
@@ -62,6 +73,26 @@ impl Zone {
             .collect();
         self.add(name, RData::TXT(TXT::new(parts)))
     }
+    /// Replaces the TXT records of `name` with `value` (none: removes them, the name stays).
+    pub fn set_txt(&mut self, name: &str, value: Option<&str>) -> &mut Self {
+        self.records.remove(&(key(name), RecordType::TXT));
+        self.names.insert(key(name));
+        if let Some(v) = value {
+            self.txt(name, v);
+        }
+        self
+    }
+    /// Replaces the address records of `name` with `ip`.
+    pub fn set_a(&mut self, name: &str, ip: &str) -> &mut Self {
+        self.records.remove(&(key(name), RecordType::A));
+        self.records.remove(&(key(name), RecordType::AAAA));
+        self.a(name, ip)
+    }
+    /// The TTL of every answer (60 s by default; 0 keeps resolvers from caching).
+    pub fn ttl(&mut self, ttl: u32) -> &mut Self {
+        self.ttl = ttl;
+        self
+    }
     pub fn servfail(&mut self, name: &str) -> &mut Self {
         self.servfail.insert(key(name));
         self
@@ -88,7 +119,11 @@ impl Zone {
             r.metadata.response_code = ResponseCode::NXDomain;
         } else if let Some(list) = self.records.get(&(k, question.query_type)) {
             for d in list {
-                r.add_answer(Record::from_rdata(question.name.clone(), 60, d.clone()));
+                r.add_answer(Record::from_rdata(
+                    question.name.clone(),
+                    self.ttl,
+                    d.clone(),
+                ));
             }
         }
         r.to_vec().ok()
@@ -97,7 +132,13 @@ impl Zone {
 
 /// Starts a DNS server on 127.0.0.1 (UDP and TCP on one port); returns its address.
 pub async fn dns_server(zone: Zone) -> SocketAddr {
-    let zone = Arc::new(zone);
+    dns_server_shared(zone).await.0
+}
+
+/// As [`dns_server`], with the zone kept changeable.
+pub async fn dns_server_shared(zone: Zone) -> (SocketAddr, Arc<Mutex<Zone>>) {
+    let zone = Arc::new(Mutex::new(zone));
+    let shared = zone.clone();
     // UDP and TCP on one port: retry when the TCP side of a fresh UDP port is taken.
     let mut tries = 0;
     let (udp, tcp, addr) = loop {
@@ -118,7 +159,8 @@ pub async fn dns_server(zone: Zone) -> SocketAddr {
             let Ok((n, peer)) = udp.recv_from(&mut buf).await else {
                 return;
             };
-            if let Some(out) = z.answer(&buf[..n]) {
+            let out = z.lock().unwrap().answer(&buf[..n]);
+            if let Some(out) = out {
                 let _ = udp.send_to(&out, peer).await;
             }
         }
@@ -139,7 +181,8 @@ pub async fn dns_server(zone: Zone) -> SocketAddr {
                     if s.read_exact(&mut q).await.is_err() {
                         return;
                     }
-                    if let Some(out) = z.answer(&q) {
+                    let out = z.lock().unwrap().answer(&q);
+                    if let Some(out) = out {
                         let mut framed = (out.len() as u16).to_be_bytes().to_vec();
                         framed.extend_from_slice(&out);
                         if s.write_all(&framed).await.is_err() {
@@ -150,7 +193,7 @@ pub async fn dns_server(zone: Zone) -> SocketAddr {
             });
         }
     });
-    addr
+    (addr, shared)
 }
 
 // ---------------------------------------------------------------- SMTP
@@ -405,18 +448,241 @@ async fn session<S: AsyncRead + AsyncWrite + Unpin>(
 
 /// A TLS acceptor with a self-signed certificate for mx.test (rcgen).
 pub fn tls_acceptor() -> tokio_rustls::TlsAcceptor {
+    self_signed_acceptor("mx.test")
+}
+
+/// A TLS acceptor with a self-signed certificate for `name`.
+pub fn self_signed_acceptor(name: &str) -> tokio_rustls::TlsAcceptor {
+    let ck = rcgen::generate_simple_self_signed(vec![name.to_string()]).unwrap();
+    acceptor(
+        vec![ck.cert.der().clone()],
+        ck.signing_key.serialize_der(),
+        &[],
+    )
+}
+
+fn acceptor(
+    chain: Vec<rustls::pki_types::CertificateDer<'static>>,
+    key_der: Vec<u8>,
+    alpn: &[&[u8]],
+) -> tokio_rustls::TlsAcceptor {
     use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
-    let ck = rcgen::generate_simple_self_signed(vec!["mx.test".to_string()]).unwrap();
-    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(ck.signing_key.serialize_der()));
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key_der));
+    let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
         rustls::crypto::ring::default_provider(),
     ))
     .with_safe_default_protocol_versions()
     .unwrap()
     .with_no_client_auth()
-    .with_single_cert(vec![ck.cert.der().clone()], key)
+    .with_single_cert(chain, key)
     .unwrap();
+    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
     tokio_rustls::TlsAcceptor::from(Arc::new(config))
+}
+
+// ---------------------------------------------------------------- PKI and HTTPS
+
+/// A test certificate authority (rcgen).
+pub struct TestCa {
+    issuer: rcgen::CertifiedIssuer<'static, rcgen::KeyPair>,
+}
+
+impl TestCa {
+    pub fn new() -> TestCa {
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "Hermod Test CA");
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        params.key_usages = vec![
+            rcgen::KeyUsagePurpose::KeyCertSign,
+            rcgen::KeyUsagePurpose::CrlSign,
+            rcgen::KeyUsagePurpose::DigitalSignature,
+        ];
+        let key = rcgen::KeyPair::generate().unwrap();
+        TestCa {
+            issuer: rcgen::CertifiedIssuer::self_signed(params, key).unwrap(),
+        }
+    }
+
+    /// The CA certificate in PEM (what `MtaSts::new` takes as extra roots).
+    pub fn pem(&self) -> Vec<u8> {
+        self.issuer.pem().into_bytes()
+    }
+
+    /// A server certificate for `names` (chain: the leaf, then the CA) and its key (PKCS#8).
+    pub fn issue(
+        &self,
+        names: &[&str],
+    ) -> (Vec<rustls::pki_types::CertificateDer<'static>>, Vec<u8>) {
+        let mut params =
+            rcgen::CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
+                .unwrap();
+        params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = params.signed_by(&key, &self.issuer).unwrap();
+        (
+            vec![cert.der().clone(), self.issuer.der().clone()],
+            key.serialize_der(),
+        )
+    }
+
+    /// A TLS acceptor with a certificate for `names` issued by this CA.
+    pub fn acceptor(&self, names: &[&str]) -> tokio_rustls::TlsAcceptor {
+        let (chain, key) = self.issue(names);
+        acceptor(chain, key, &[])
+    }
+
+    /// As [`TestCa::acceptor`], offering ALPN http/1.1.
+    pub fn https_acceptor(&self, names: &[&str]) -> tokio_rustls::TlsAcceptor {
+        let (chain, key) = self.issue(names);
+        acceptor(chain, key, &[b"http/1.1"])
+    }
+}
+
+/// What the test HTTPS server answers to every request.
+#[derive(Clone)]
+pub struct HttpAnswer {
+    pub status: String,
+    pub content_type: Option<String>,
+    pub extra_headers: String,
+    pub body: String,
+}
+
+impl HttpAnswer {
+    /// 200, text/plain, `body`.
+    pub fn policy(body: &str) -> HttpAnswer {
+        HttpAnswer {
+            status: "200 OK".into(),
+            content_type: Some("text/plain".into()),
+            extra_headers: String::new(),
+            body: body.into(),
+        }
+    }
+}
+
+/// A running HTTPS server on 127.0.0.1.
+pub struct HttpsServer {
+    pub addr: SocketAddr,
+    pub answer: Arc<Mutex<HttpAnswer>>,
+    /// The request lines and Host headers received.
+    pub requests: Arc<Mutex<Vec<(String, String)>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl HttpsServer {
+    pub fn set(&self, answer: HttpAnswer) {
+        *self.answer.lock().unwrap() = answer;
+    }
+    pub fn hits(&self) -> usize {
+        self.requests.lock().unwrap().len()
+    }
+    /// Stops listening (connections are refused from now on).
+    pub async fn stop(self) {
+        self.task.abort();
+        let _ = self.task.await;
+    }
+}
+
+/// Starts an HTTPS server on 127.0.0.1:`port` (0: any) answering every request with the
+/// current answer (Content-Length framing, a clean TLS close).
+pub async fn https_server(
+    port: u16,
+    acceptor: tokio_rustls::TlsAcceptor,
+    answer: HttpAnswer,
+) -> HttpsServer {
+    let listener = TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let answer = Arc::new(Mutex::new(answer));
+    let requests = Arc::new(Mutex::new(Vec::new()));
+    let (a, r) = (answer.clone(), requests.clone());
+    let task = tokio::spawn(async move {
+        loop {
+            let Ok((s, _)) = listener.accept().await else {
+                return;
+            };
+            let (acceptor, a, r) = (acceptor.clone(), a.clone(), r.clone());
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(s).await else {
+                    return;
+                };
+                let mut io = BufReader::new(tls);
+                let Some(request) = line(&mut io).await else {
+                    return;
+                };
+                let mut host = String::new();
+                loop {
+                    let Some(h) = line(&mut io).await else { return };
+                    if h.is_empty() {
+                        break;
+                    }
+                    if let Some((k, v)) = h.split_once(':')
+                        && k.eq_ignore_ascii_case("host")
+                    {
+                        host = v.trim().to_string();
+                    }
+                }
+                r.lock().unwrap().push((request, host));
+                let ans = a.lock().unwrap().clone();
+                let mut out = format!("HTTP/1.1 {}\r\n", ans.status);
+                if let Some(ct) = &ans.content_type {
+                    out.push_str(&format!("Content-Type: {ct}\r\n"));
+                }
+                out.push_str(&ans.extra_headers);
+                out.push_str(&format!(
+                    "Content-Length: {}\r\nConnection: close\r\n\r\n{}",
+                    ans.body.len(),
+                    ans.body
+                ));
+                let _ = io.get_mut().write_all(out.as_bytes()).await;
+                let _ = io.get_mut().shutdown().await;
+            });
+        }
+    });
+    HttpsServer {
+        addr,
+        answer,
+        requests,
+        task,
+    }
+}
+
+/// Log lines written through `tracing` while the guard lives (current thread: use with
+/// `#[tokio::test]`'s single-threaded runtime).
+#[derive(Clone, Default)]
+pub struct Logs(Arc<Mutex<Vec<u8>>>);
+
+impl Logs {
+    pub fn capture() -> (Logs, tracing::subscriber::DefaultGuard) {
+        let logs = Logs::default();
+        let sub = tracing_subscriber::fmt()
+            .with_writer(logs.clone())
+            .with_ansi(false)
+            .with_max_level(tracing::Level::INFO)
+            .finish();
+        let guard = tracing::subscriber::set_default(sub);
+        (logs, guard)
+    }
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+impl std::io::Write for Logs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Logs {
+    type Writer = Logs;
+    fn make_writer(&'a self) -> Logs {
+        self.clone()
+    }
 }
 
 /// A port free on 127.0.0.1 (and very likely on the other 127.0.0.x addresses too).
