@@ -533,3 +533,20 @@ def test_check_close_unselect_and_getquota(make_server):
     assert b"MESSAGES 2" in c.ok("STATUS INBOX (MESSAGES)")[0]
     _, t = c.cmd("GETQUOTA nope")
     assert b"NO" in t
+
+
+def test_very_large_message_is_indexed_on_first_fetch_and_kept(server):
+    # Over 16 MiB: accepted without holding it for analysis; the first FETCH analyses it once.
+    big = (b"From: big@remote.example\r\nTo: ann@example.com\r\nSubject: huge\r\n"
+           b"Content-Type: text/plain\r\n\r\n" + (b"x" * 998 + b"\r\n") * 17_000)
+    server.deliver(ANN, raw=big)
+    c = raw(server)
+    c.ok("SELECT INBOX")
+    u = b"".join(c.ok("FETCH 1 (ENVELOPE BODYSTRUCTURE RFC822.SIZE)"))
+    assert b'"huge"' in u and b'"TEXT" "PLAIN"' in u.upper()
+    if server.config.read_text().find("postgres") < 0:
+        import sqlite3
+        db = sqlite3.connect(server.data / "hermod.db")
+        envelope = db.execute("SELECT envelope FROM messages").fetchone()[0]
+        db.close()
+        assert '"huge"' in envelope, "the analysis is kept in the index"

@@ -395,7 +395,21 @@ async fn indexed(session: &Session, row: &MessageMeta, which: Indexed) -> String
     if !have.is_empty() {
         return have.clone();
     }
-    let raw = load(session, row).await.map(|b| b.raw).unwrap_or_default();
-    let i = index_of(&raw);
+    let Ok(body) = load(session, row).await else {
+        let i = index_of(b"");
+        return pick(i.envelope, i.body_structure, i.body);
+    };
+    let raw = body.raw;
+    let i = tokio::task::spawn_blocking(move || index_of(&raw))
+        .await
+        .unwrap_or_default();
+    if let Err(e) = session
+        .shared
+        .store
+        .set_index_for_blob(&row.blob_id, &i)
+        .await
+    {
+        tracing::warn!(uid = row.uid, error = %e, "cannot keep a message's index");
+    }
     pick(i.envelope, i.body_structure, i.body)
 }

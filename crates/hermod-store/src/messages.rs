@@ -489,6 +489,24 @@ impl Store {
         Ok(out)
     }
 
+    /// Fills in the index of every copy of a blob that was stored without one (a message too
+    /// large to analyse while it was accepted): analysed once, on first use, then kept.
+    pub async fn set_index_for_blob(&self, blob_id: &str, index: &IndexData) -> Result<()> {
+        sqlx::query(
+            "UPDATE messages SET envelope = $1, body_structure = $2, body = $3, parts = $4, sent_date = $5 \
+             WHERE blob_id = $6 AND envelope = ''",
+        )
+        .bind(&index.envelope)
+        .bind(&index.body_structure)
+        .bind(&index.body)
+        .bind(&index.parts)
+        .bind(index.sent_date)
+        .bind(blob_id)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
     /// APPEND: adds messages to a mailbox in one transaction. Returns their UIDs.
     pub async fn append_messages(
         &self,
