@@ -508,11 +508,8 @@ impl Connection {
             ));
         }
         conn.hello().await?;
-        let required = match tls {
-            Some(TlsMode::Required(v)) => Some(v),
-            _ => None,
-        };
-        if required.is_some() && !conn.ext.starttls {
+        let required = matches!(tls, Some(TlsMode::Required(_)));
+        if required && !conn.ext.starttls {
             conn.quit_quietly().await;
             return Err(ConnectError::tls(format!(
                 "{where_} does not offer STARTTLS"
@@ -528,7 +525,7 @@ impl Connection {
             if reply.code == 220 {
                 conn.upgrade(host, ip, mode).await?;
                 conn.hello().await?;
-            } else if required.is_some() {
+            } else if required {
                 conn.quit_quietly().await;
                 return Err(ConnectError::tls(format!(
                     "{where_} refused STARTTLS: {}",

@@ -235,6 +235,13 @@ pub fn root_store(extra_pem: Option<&[u8]>) -> Result<RootCertStore, String> {
     Ok(store)
 }
 
+/// The policy fetch timeout for the settings: `delivery.timeout`, 1 to 60 s.
+pub(crate) fn fetch_timeout(settings: &hermod_config::Settings) -> Duration {
+    settings
+        .delivery_timeout
+        .clamp(Duration::from_secs(1), Duration::from_secs(60))
+}
+
 /// A cached policy.
 #[derive(Clone)]
 struct Cached {
@@ -281,6 +288,28 @@ impl MtaSts {
             smtp: VerifiedTls::new(roots, &[])?,
             cache: Arc::new(Mutex::new(HashMap::new())),
         })
+    }
+
+    /// From the settings: the system's CA certificates plus those of `delivery.tls_ca_file`,
+    /// policies on port 443, a fetch timeout of `delivery.timeout` (1 to 60 s). Fails when the
+    /// CA file cannot be read or holds no usable certificate.
+    pub fn from_settings(
+        resolver: Resolver,
+        settings: &hermod_config::Settings,
+    ) -> Result<MtaSts, String> {
+        let extra = match &settings.delivery_tls_ca_file {
+            Some(path) => Some(std::fs::read(path).map_err(|e| {
+                format!("cannot read delivery.tls_ca_file {}: {e}", path.display())
+            })?),
+            None => None,
+        };
+        let m = MtaSts::new(resolver, extra, 443).map_err(|e| {
+            match &settings.delivery_tls_ca_file {
+                Some(path) => format!("delivery.tls_ca_file {}: {e}", path.display()),
+                None => e,
+            }
+        })?;
+        Ok(m.with_timeout(fetch_timeout(settings)))
     }
 
     /// The time allowed for one policy fetch, connect to last byte (default 60 s).

@@ -111,7 +111,7 @@ impl Delivery {
         let client = ClientConfig::new(&settings.hostname, settings.delivery_timeout, port);
         let global = Arc::new(Semaphore::new(settings.delivery_concurrency.max(1) as usize));
         let mta_sts = match MtaSts::new(resolver.clone(), None, 443) {
-            Ok(m) => Some(m.with_timeout(Self::mta_sts_timeout(&settings))),
+            Ok(m) => Some(m.with_timeout(crate::mta_sts::fetch_timeout(&settings))),
             Err(e) => {
                 tracing::error!(error = %e, "MTA-STS is off");
                 None
@@ -150,12 +150,6 @@ impl Delivery {
 
     pub fn mta_sts(&self) -> Option<&MtaSts> {
         self.mta_sts.as_ref()
-    }
-
-    fn mta_sts_timeout(settings: &Settings) -> Duration {
-        settings
-            .delivery_timeout
-            .clamp(Duration::from_secs(1), Duration::from_secs(60))
     }
 
     fn lease_ms(&self) -> i64 {

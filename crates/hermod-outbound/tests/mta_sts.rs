@@ -743,6 +743,7 @@ async fn testing_mode_delivers_and_warns() {
 
 #[tokio::test]
 async fn without_a_record_or_a_reachable_policy_delivery_is_as_before() {
+    let (logs, _guard) = Logs::capture();
     let port = free_port().await;
     let mut z = sts_zone();
     z.set_txt("_mta-sts.sts.example", None);
@@ -770,6 +771,37 @@ async fn without_a_record_or_a_reachable_policy_delivery_is_as_before() {
     d2.run_due().await.unwrap();
     assert!(e.queue_rows().await.is_empty());
     assert_eq!(log.messages().len(), 2);
+    let text = logs.text();
+    assert!(
+        text.contains("cannot fetch the MTA-STS policy") && text.contains("cannot connect"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn from_settings_reads_the_ca_file() {
+    let port = free_port().await;
+    let mut e = env(sts_zone(), ENFORCE, port).await;
+    let dir = tempfile::tempdir().unwrap();
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, e.sts.ca.pem()).unwrap();
+    e.settings.delivery_tls_ca_file = Some(ca_file.clone());
+    let m = MtaSts::from_settings(e.sts.resolver(), &e.settings).unwrap();
+    // The CA is trusted for MX certificates (policies are fetched from port 443 only).
+    let (chain, _) = e.sts.ca.issue(&["mx.sts.example"]);
+    assert!(m.verified_tls().check("mx.sts.example", &chain).is_ok());
+    assert!(m.verified_tls().check("mx.other.example", &chain).is_err());
+
+    std::fs::write(&ca_file, "no certificates here\n").unwrap();
+    let err = MtaSts::from_settings(e.sts.resolver(), &e.settings)
+        .err()
+        .unwrap();
+    assert!(err.contains("delivery.tls_ca_file"), "{err}");
+    e.settings.delivery_tls_ca_file = Some(dir.path().join("missing.pem"));
+    let err = MtaSts::from_settings(e.sts.resolver(), &e.settings)
+        .err()
+        .unwrap();
+    assert!(err.contains("cannot read delivery.tls_ca_file"), "{err}");
 }
 
 #[tokio::test]

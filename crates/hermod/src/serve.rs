@@ -114,6 +114,8 @@ pub async fn serve(settings: Settings) -> Result<()> {
         tracing::warn!("outbound delivery is on hold (delivery.hold): mail stays in the queue");
         None
     } else {
+        let mta_sts = hermod_outbound::MtaSts::from_settings(resolver.clone(), &settings)
+            .map_err(|e| anyhow::anyhow!("{e}; check delivery.tls_ca_file"))?;
         Some(hermod_outbound::Outbound::start_with(Arc::new(
             hermod_outbound::Delivery::with_resolver(
                 store.clone(),
@@ -121,7 +123,8 @@ pub async fn serve(settings: Settings) -> Result<()> {
                 settings.clone(),
                 mx_listeners,
                 resolver,
-            ),
+            )
+            .with_mta_sts(mta_sts),
         )))
     };
     let imap_listeners = hermod_imap::start(imap)
