@@ -550,3 +550,19 @@ def test_very_large_message_is_indexed_on_first_fetch_and_kept(server):
         envelope = db.execute("SELECT envelope FROM messages").fetchone()[0]
         db.close()
         assert '"huge"' in envelope, "the analysis is kept in the index"
+
+
+def test_a_burst_of_logins_does_not_bloat_memory(server):
+    """argon2id needs ~19 MiB per check: a burst of concurrent logins must queue for a few
+    hashing threads instead of leaving that much resident per thread."""
+    import concurrent.futures
+    before = server.rss_peak_kb()
+
+    def login(_):
+        c = raw(server)
+        c.ok("NOOP")
+        c.close()
+    with concurrent.futures.ThreadPoolExecutor(max_workers=40) as pool:
+        list(pool.map(login, range(80)))
+    grown = server.rss_peak_kb() - before
+    assert grown < 250 * 1024, f"peak memory grew by {grown // 1024} MiB for 80 logins"

@@ -222,7 +222,7 @@ impl Store {
         };
         let hash = account.password_hash.clone();
         let password = password.to_string();
-        let ok = tokio::task::spawn_blocking(move || password::verify(&password, &hash))
+        let ok = password::on_hashers(move || password::verify(&password, &hash))
             .await
             .unwrap_or(false);
         Ok((ok && account.enabled).then_some(account))
@@ -419,8 +419,10 @@ impl Store {
 }
 
 async fn hash_blocking(password: String) -> Result<String> {
-    tokio::task::spawn_blocking(move || password::hash(&password))
+    password::on_hashers(move || password::hash(&password))
         .await
-        .map_err(|e| StoreError::Conflict(format!("password hashing failed: {e}")))?
+        .ok_or_else(|| {
+            StoreError::Conflict("password hashing failed: the hashing threads stopped".into())
+        })?
         .map_err(StoreError::Conflict)
 }
