@@ -17,7 +17,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 HERMOD = os.environ.get("HERMOD_BIN", str(ROOT / "target" / "debug" / "hermod"))
-LISTEN_RE = re.compile(r"(?:SMTP|IMAP) listening listener=(\w+) address=([\d.]+):(\d+)")
+LISTEN_RE = re.compile(r"(?:SMTP|IMAP|HTTP) listening listener=\"?(\w+)\"? address=([\d.]+):(\d+)")
 
 
 def tls_context():
@@ -103,7 +103,7 @@ class Hermod:
             stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=env,
         )
         ready = threading.Event()
-        want = 5
+        want = 6
 
         def read():
             for line in self.proc.stderr:
@@ -130,6 +130,10 @@ class Hermod:
     @property
     def submissions_port(self):
         return self.ports["Submissions"]
+
+    @property
+    def http_port(self):
+        return self.ports["Http"]
 
     @property
     def imap_port(self):

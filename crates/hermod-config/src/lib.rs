@@ -145,6 +145,12 @@ settings! {
     auth_max_failures: u32 = 5 => "auth.max_failures";
     /// Seconds a blocked IP or account stays blocked after too many failures.
     auth_lockout: Duration = Duration::from_secs(300) => "auth.lockout";
+    /// Accounts (full addresses) that act as the operator in the web app: every domain, plans,
+    /// the system block list.
+    web_operators: Vec<String> = Vec::new() => "web.operators";
+    /// Mark the web session cookie Secure (set when the panels are served over HTTPS or behind
+    /// a TLS proxy).
+    web_secure_cookies: bool = false => "web.secure_cookies";
     /// Log filter (tracing's syntax), e.g. "info" or "hermod=debug".
     log_level: String = "info".to_string() => "log.level";
 }

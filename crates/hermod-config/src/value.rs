@@ -122,6 +122,26 @@ impl SettingValue for Duration {
     }
 }
 
+impl SettingValue for Vec<String> {
+    const KIND: &'static str = "list of strings";
+    fn from_toml(value: &DeValue<'_>) -> Result<Self, String> {
+        let array = value.as_array().ok_or_else(|| {
+            format!(
+                "expected a list like [\"a\", \"b\"], found {}",
+                value.type_str()
+            )
+        })?;
+        array
+            .iter()
+            .map(|item| string(item.get_ref()).map(str::to_string))
+            .collect()
+    }
+    fn to_toml(&self) -> String {
+        let items: Vec<String> = self.iter().map(|s| quote(s)).collect();
+        format!("[{}]", items.join(", "))
+    }
+}
+
 impl SettingValue for Vec<SocketAddr> {
     const KIND: &'static str = "list of addresses";
     fn from_toml(value: &DeValue<'_>) -> Result<Self, String> {

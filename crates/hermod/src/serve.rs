@@ -130,8 +130,10 @@ pub async fn serve(settings: Settings) -> Result<()> {
     let imap_listeners = hermod_imap::start(imap)
         .await
         .map_err(|e| anyhow::anyhow!(e))?;
+    let web = start_web(&settings, store.clone(), auth.clone()).await?;
 
     wait_for_shutdown().await?;
+    let _ = web.send(true);
     for task in listeners.tasks.iter().chain(&imap_listeners.tasks) {
         task.abort();
     }
@@ -141,6 +143,41 @@ pub async fn serve(settings: Settings) -> Result<()> {
     }
     store.close().await;
     Ok(())
+}
+
+/// The panels and the REST API on `listen.http`. Returns the switch that stops them.
+async fn start_web(
+    settings: &Settings,
+    store: hermod_store::Store,
+    auth: Authenticator,
+) -> Result<tokio::sync::watch::Sender<bool>> {
+    let mut operators = Vec::new();
+    for o in &settings.web_operators {
+        let a = hermod_model::EmailAddress::parse(o).map_err(|e| {
+            anyhow::anyhow!("web.operators: {o:?} is not an address ({e}); list full addresses")
+        })?;
+        operators.push(a);
+    }
+    let mut listeners = Vec::new();
+    for addr in &settings.listen_http {
+        let l = tokio::net::TcpListener::bind(addr).await.with_context(|| {
+            format!("cannot listen on {addr} (listen.http); is another server using it? or change listen.http")
+        })?;
+        tracing::info!(listener = "Http", address = %l.local_addr()?, "HTTP listening");
+        listeners.push(l);
+    }
+    let mut state = hermod_web::WebState::new(store, settings.clone(), auth, operators);
+    state.secure_cookies = settings.web_secure_cookies;
+    let (stop, mut stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        let shutdown = async move {
+            let _ = stopped.wait_for(|s| *s).await;
+        };
+        if let Err(e) = hermod_web::serve(listeners, state, shutdown).await {
+            tracing::error!(error = %e, "the web server stopped");
+        }
+    });
+    Ok(stop)
 }
 
 async fn wait_for_shutdown() -> Result<()> {
