@@ -16,6 +16,9 @@ pub trait Dialect: Send + Sync {
     fn max_writers(&self) -> Option<u32>;
     /// Rewrites the shared DDL for this backend (`{ID}` is an auto-increment primary key).
     fn ddl(&self, shared: &str) -> String;
+    /// An aggregate joining the text `expr` of every row with newlines, in `order` order:
+    /// one value for a whole mailbox instead of a row each (SELECT of large mailboxes).
+    fn lines_agg(&self, expr: &str, order: &str) -> String;
 }
 
 /// SQLite in WAL mode, the embedded default.
@@ -57,6 +60,9 @@ impl Dialect for Sqlite {
     fn max_writers(&self) -> Option<u32> {
         Some(1)
     }
+    fn lines_agg(&self, expr: &str, order: &str) -> String {
+        format!("group_concat({expr}, char(10) ORDER BY {order})")
+    }
     fn ddl(&self, shared: &str) -> String {
         shared.replace("{ID}", "INTEGER PRIMARY KEY AUTOINCREMENT")
     }
@@ -77,6 +83,9 @@ impl Dialect for Postgres {
     }
     fn max_writers(&self) -> Option<u32> {
         None
+    }
+    fn lines_agg(&self, expr: &str, order: &str) -> String {
+        format!("string_agg({expr}, chr(10) ORDER BY {order})")
     }
     fn ddl(&self, shared: &str) -> String {
         shared.replace("{ID}", "BIGSERIAL PRIMARY KEY")
