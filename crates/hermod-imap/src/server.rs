@@ -21,7 +21,8 @@ use crate::session::{Flow, Output, Session};
 const MAX_LINE: usize = 64 * 1024;
 /// Largest literal outside APPEND (a mailbox name, a search string, a password).
 const MAX_SMALL_LITERAL: u64 = 64 * 1024;
-/// How often a session re-reads its mailbox while idle, to see changes made on other nodes.
+/// How often an idle session re-reads its mailbox to see changes made on other nodes (only
+/// with a store several nodes share; this node's changes wake it at once).
 const POLL: Duration = Duration::from_secs(5);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -355,6 +356,7 @@ async fn write_raw(conn: &mut Conn, bytes: &[u8]) -> std::io::Result<()> {
 /// other nodes' changes, and ends on DONE. Returns false when the connection is over.
 async fn idle(shared: &Shared, conn: &mut Conn, session: &mut Session, tag: &str) -> bool {
     let mut changes = session.watch();
+    let poll = shared.store.multi_node();
     let deadline = tokio::time::Instant::now() + shared.settings.imap_timeout;
     if write_raw(conn, b"+ idling\r\n").await.is_err() {
         return false;
@@ -385,7 +387,9 @@ async fn idle(shared: &Shared, conn: &mut Conn, session: &mut Session, tag: &str
                 }
                 true
             },
-            _ = tokio::time::sleep(POLL) => true,
+            _ = async {
+                if poll { tokio::time::sleep(POLL).await } else { std::future::pending().await }
+            } => true,
             _ = tokio::time::sleep_until(deadline) => {
                 let _ = write_raw(conn, b"* BYE autologout: idle for too long\r\n").await;
                 return false;

@@ -14,6 +14,11 @@ pub trait Dialect: Send + Sync {
     fn connection_setup(&self) -> &'static [&'static str];
     /// `Some(n)` when the backend allows only `n` concurrent writers.
     fn max_writers(&self) -> Option<u32>;
+    /// Whether several nodes can share this store (then changes made elsewhere must be polled
+    /// for; an embedded store has only this node's changes, which the change feed carries).
+    fn multi_node(&self) -> bool {
+        self.max_writers().is_none()
+    }
     /// Rewrites the shared DDL for this backend (`{ID}` is an auto-increment primary key).
     fn ddl(&self, shared: &str) -> String;
     /// An aggregate joining the text `expr` of every row with newlines, in `order` order:

@@ -119,6 +119,12 @@ impl Store {
         self.dialect.name()
     }
 
+    /// Whether other nodes may change this store too (PostgreSQL), so sessions must also
+    /// re-read it now and then; with SQLite every change arrives on the change feed.
+    pub fn multi_node(&self) -> bool {
+        self.dialect.multi_node()
+    }
+
     pub async fn close(&self) {
         self.writer.close().await;
         self.pool.close().await;
