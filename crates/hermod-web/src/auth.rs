@@ -48,6 +48,28 @@ fn session_id(parts: &Parts) -> Option<String> {
 /// (header `X-CSRF-Token`, or the form field `csrf`).
 pub async fn session_layer(State(state): State<WebState>, req: Request, next: Next) -> Response {
     let (mut parts, body) = req.into_parts();
+    if parts.uri.path().starts_with("/api/")
+        && let Some(secret) = bearer(&parts)
+    {
+        // A script's API token. No CSRF check: a browser never adds this header by itself,
+        // and a cross-site page cannot without a CORS preflight this app does not answer.
+        return match state.tokens.resolve(&secret) {
+            Some(t) => {
+                let session = Session {
+                    id: format!("{TOKEN_SESSION}{}", t.id),
+                    account: t.account,
+                    csrf: String::new(),
+                };
+                parts.extensions.insert(CurrentSession(Some(session)));
+                next.run(Request::from_parts(parts, body)).await
+            }
+            None => ApiError::new(
+                axum::http::StatusCode::UNAUTHORIZED,
+                "the API token is unknown or revoked; create a new one with POST /api/v1/tokens while logged in with your password",
+            )
+            .into_response(),
+        };
+    }
     let session = session_id(&parts).and_then(|id| state.sessions.get(&id));
     let mut body = body;
     let changes_state = matches!(
@@ -91,6 +113,18 @@ pub async fn session_layer(State(state): State<WebState>, req: Request, next: Ne
     next.run(Request::from_parts(parts, body)).await
 }
 
+/// The id prefix of the stand-in session of a request authenticated by an API token.
+pub const TOKEN_SESSION: &str = "token:";
+
+/// The secret of an `Authorization: Bearer` header.
+fn bearer(parts: &Parts) -> Option<String> {
+    let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, secret) = value.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| secret.trim().to_string())
+}
+
 fn is_form(parts: &Parts) -> bool {
     parts
         .headers
@@ -121,6 +155,11 @@ pub struct Principal {
 impl Principal {
     pub fn address(&self) -> &EmailAddress {
         &self.account.address
+    }
+
+    /// True when this request came with an API token rather than a login session.
+    pub fn via_token(&self) -> bool {
+        self.session.id.starts_with(TOKEN_SESSION)
     }
 
     pub fn is_admin(&self) -> bool {

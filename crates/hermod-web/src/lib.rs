@@ -20,6 +20,7 @@ pub mod error;
 pub mod html;
 pub mod openapi;
 pub mod session;
+pub mod tokens;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -34,6 +35,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 pub use error::{ApiError, ApiResult};
 pub use session::{MemorySessions, Session, SessionStore};
+pub use tokens::{MemoryTokens, TokenStore};
 
 /// What every handler shares.
 #[derive(Clone)]
@@ -43,6 +45,8 @@ pub struct WebState {
     /// Web logins go through the limiter SMTP and IMAP share.
     pub auth: Authenticator,
     pub sessions: Arc<dyn SessionStore>,
+    /// API tokens for scripts (in memory by default: they end with the process).
+    pub tokens: Arc<dyn TokenStore>,
     /// Accounts that act as the operator (the provider) in the web app.
     pub operators: Arc<Vec<EmailAddress>>,
     /// Mark the session cookie `Secure` (set when the app is served over TLS).
@@ -65,6 +69,7 @@ impl WebState {
             settings: Arc::new(settings),
             auth,
             sessions: Arc::new(MemorySessions::new(ttl)),
+            tokens: Arc::new(MemoryTokens::new()),
             operators: Arc::new(operators),
             secure_cookies: false,
             session_ttl: ttl,

@@ -22,6 +22,24 @@ const OPERATIONS: &[(&str, &str, &str, &str)] = &[
     ),
     (
         "get",
+        "/api/v1/tokens",
+        "Your API tokens (names and ids; never the secrets).",
+        "",
+    ),
+    (
+        "post",
+        "/api/v1/tokens",
+        "Create an API token for scripts (needs a password login, not a token); the response's token_secret is shown only once.",
+        "NewToken",
+    ),
+    (
+        "delete",
+        "/api/v1/tokens/{id}",
+        "Revoke one of your API tokens.",
+        "",
+    ),
+    (
+        "get",
         "/api/v1/plans",
         "Plans and their daily send limits.",
         "",
@@ -263,6 +281,7 @@ fn schemas() -> Value {
         "Condition": s(json!({"field": {"type": "string", "description": "from, to, cc, to-or-cc, subject, body, list-id, size, has-attachment or a header name"}, "op": {"type": "string", "description": "contains, not-contains, is, is-not, begins-with, ends-with, matches, greater-than, less-than"}, "term": {"type": "string"}}), &["field", "op", "term"]),
         "Action": {"type": "object", "required": ["action"], "properties": {"action": {"enum": ["folder", "forward", "delete", "mark_read", "flag", "auto_reply", "stop"]}, "folder": {"type": "string"}, "to": {"type": "string"}, "keep_copy": {"type": "boolean"}, "subject": {"type": "string"}, "body": {"type": "string"}, "start": {"type": ["integer", "null"]}, "end": {"type": ["integer", "null"]}, "interval_days": {"type": "integer"}}},
         "Rule": s(json!({"name": {"type": "string", "pattern": "^[\\w-]{1,64}$"}, "match_mode": {"enum": ["all", "any"]}, "conditions": {"type": "array", "items": {"$ref": "#/components/schemas/Condition"}}, "actions": {"type": "array", "items": {"$ref": "#/components/schemas/Action"}}, "enabled": {"type": "boolean"}}), &["name"]),
+        "NewToken": s(json!({"name": {"type": "string", "maxLength": 64, "description": "What the token is for."}}), &["name"]),
         "Move": s(json!({"position": {"type": "integer", "minimum": 1}}), &["position"]),
     })
 }
@@ -285,7 +304,9 @@ pub fn build() -> Value {
             }
         });
         if *method != "get" && *path != "/api/v1/session" {
-            op["description"] = json!("Needs the session's CSRF token in the X-CSRF-Token header.");
+            op["description"] = json!(
+                "With a session cookie, needs the session's CSRF token in the X-CSRF-Token header (not with a Bearer token)."
+            );
         }
         if !body.is_empty() {
             op["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{body}")}}}});
@@ -295,13 +316,16 @@ pub fn build() -> Value {
     }
     json!({
         "openapi": "3.1.0",
-        "info": {"title": "Hermod API", "version": "1", "description": "The REST API behind Hermod's Admin Panel and User Panel. Log in with POST /api/v1/session; the session cookie authenticates later requests, and every POST, PUT, PATCH and DELETE needs the CSRF token it returns. Errors are {\"error\": \"...\"}. API tokens for scripts are not available yet."},
+        "info": {"title": "Hermod API", "version": "1", "description": "The REST API behind Hermod's Admin Panel and User Panel. Log in with POST /api/v1/session; the session cookie authenticates later requests, and every POST, PUT, PATCH and DELETE needs the CSRF token it returns. Errors are {\"error\": \"...\"}. Scripts can instead send Authorization: Bearer with a token from POST /api/v1/tokens (no CSRF token needed then); only the token's SHA-256 is kept, and tokens currently last until the server restarts."},
         "paths": paths,
         "components": {
             "schemas": schemas(),
-            "securitySchemes": {"session": {"type": "apiKey", "in": "cookie", "name": crate::session::COOKIE}}
+            "securitySchemes": {
+                "session": {"type": "apiKey", "in": "cookie", "name": crate::session::COOKIE},
+                "bearer": {"type": "http", "scheme": "bearer", "description": "An API token from POST /api/v1/tokens."}
+            }
         },
-        "security": [{"session": []}]
+        "security": [{"session": []}, {"bearer": []}]
     })
 }
 

@@ -8,6 +8,7 @@ pub mod filters;
 pub mod logs;
 pub mod rules;
 pub mod session;
+pub mod tokens;
 pub mod users;
 
 use axum::Router;
@@ -78,6 +79,9 @@ pub fn router() -> ApiRouter {
         .post("/api/v1/session", session::login)
         .delete("/api/v1/session", session::logout)
         .get("/api/v1/me", session::me)
+        .get("/api/v1/tokens", tokens::list)
+        .post("/api/v1/tokens", tokens::create)
+        .delete("/api/v1/tokens/{id}", tokens::revoke)
         .get("/api/v1/plans", domains::list_plans)
         .put("/api/v1/plans/{name}", domains::set_plan)
         .get("/api/v1/domains", domains::list)

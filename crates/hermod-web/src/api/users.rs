@@ -186,6 +186,7 @@ pub async fn apply_patch(
         .await?;
     if !updated.enabled {
         state.sessions.remove_account(&updated.address);
+        state.tokens.remove_account(&updated.address);
     }
     Ok(updated)
 }
@@ -238,6 +239,7 @@ pub async fn change_password(
         .await?;
     if !own {
         state.sessions.remove_account(&account.address);
+        state.tokens.remove_account(&account.address);
     }
     Ok(())
 }

@@ -4,6 +4,9 @@
 //! Every value is escaped by askama; nothing from a user is ever marked safe.
 
 pub mod admin;
+pub mod domain;
+pub mod logs;
+pub mod operator;
 pub mod panel;
 pub mod rules;
 
@@ -26,6 +29,7 @@ pub struct Page {
     pub me: String,
     pub csrf: String,
     pub admin: bool,
+    pub operator: bool,
     pub flash: Option<String>,
     pub error: Option<String>,
 }
@@ -37,6 +41,7 @@ impl Page {
             me: p.address().to_string(),
             csrf: p.session.csrf.clone(),
             admin: p.is_admin(),
+            operator: p.operator,
             flash: None,
             error: None,
         }
@@ -110,6 +115,9 @@ pub fn router() -> Router<WebState> {
         .merge(panel::router())
         .merge(rules::router())
         .merge(admin::router())
+        .merge(logs::router())
+        .merge(domain::router())
+        .merge(operator::router())
 }
 
 async fn root(axum::Extension(current): axum::Extension<CurrentSession>) -> Response {
@@ -186,6 +194,10 @@ pub fn flash_message(key: Option<&str>) -> Option<&'static str> {
         "user-added" => "User created.",
         "password" => "Password changed.",
         "filter-added" => "Entry added.",
+        "policy-saved" => "Accept e-mails from saved.",
+        "alias-added" => "Alias added.",
+        "plan-saved" => "Plan saved.",
+        "smime-saved" => "S/MIME setting saved.",
         _ => return None,
     })
 }
@@ -193,4 +205,92 @@ pub fn flash_message(key: Option<&str>) -> Option<&'static str> {
 #[derive(Deserialize, Default)]
 pub struct FlashQuery {
     pub flash: Option<String>,
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The date of a day count since 1970-01-01.
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// A form's `YYYY-MM-DD` (an `<input type="date">`) as the Unix time, in seconds, of the
+/// start of that day in UTC. `None` for an empty field; an error for anything else.
+pub fn parse_date(field: &str, s: &str) -> Result<Option<i64>, ApiError> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Ok(None);
+    }
+    let bad = || ApiError::bad_request(format!("{field}: {s:?} is not a date; use YYYY-MM-DD"));
+    let mut it = s.splitn(3, '-');
+    let (Some(y), Some(m), Some(d)) = (it.next(), it.next(), it.next()) else {
+        return Err(bad());
+    };
+    let (y, m, d): (i64, i64, i64) = match (y.parse(), m.parse(), d.parse()) {
+        (Ok(y), Ok(m), Ok(d)) => (y, m, d),
+        _ => return Err(bad()),
+    };
+    if !(1970..=9999).contains(&y) || !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return Err(bad());
+    }
+    let days = days_from_civil(y, m, d);
+    if civil_from_days(days) != (y, m, d) {
+        return Err(bad());
+    }
+    Ok(Some(days * 86_400))
+}
+
+/// Unix seconds as the `YYYY-MM-DD` of that day in UTC (for `<input type="date">`).
+pub fn format_date(secs: i64) -> String {
+    let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// Unix milliseconds as `YYYY-MM-DD HH:MM:SS UTC`.
+pub fn format_time_ms(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let t = secs.rem_euclid(86_400);
+    format!(
+        "{} {:02}:{:02}:{:02} UTC",
+        format_date(secs),
+        t / 3600,
+        t % 3600 / 60,
+        t % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_round_trip() {
+        assert_eq!(parse_date("from", "1970-01-01").unwrap(), Some(0));
+        assert_eq!(parse_date("from", "").unwrap(), None);
+        let s = parse_date("from", "2024-02-29").unwrap().unwrap();
+        assert_eq!(format_date(s), "2024-02-29");
+        assert_eq!(
+            format_time_ms(s * 1000 + 3_723_000),
+            "2024-02-29 01:02:03 UTC"
+        );
+        assert!(parse_date("from", "2023-02-29").is_err());
+        assert!(parse_date("from", "yesterday").is_err());
+    }
 }

@@ -13,7 +13,7 @@ use super::{FlashQuery, Page, flash_message, render, render_status, see_other};
 use crate::WebState;
 use crate::api::filters::{ListQuery, add_entry, entries};
 use crate::api::logs::user_deliveries_of;
-use crate::api::users::{PasswordBody, change_password};
+use crate::api::users::{PasswordBody, UserPatch, apply_patch, change_password};
 use crate::auth::PageUser;
 
 pub fn router() -> Router<WebState> {
@@ -21,6 +21,7 @@ pub fn router() -> Router<WebState> {
         .route("/panel", get(dashboard))
         .route("/panel/filtering", get(filtering).post(filter_add))
         .route("/panel/filtering/{id}/remove", post(filter_remove))
+        .route("/panel/filtering/mode", post(mode_save))
         .route("/panel/deliveries", get(deliveries))
         .route("/panel/password", get(password_page).post(password_submit))
 }
@@ -109,6 +110,27 @@ async fn filter_remove(
     match state.store.remove_filter(id, Some(&scope)).await {
         Ok(_) => see_other("/panel/filtering?flash=removed"),
         Err(e) => super::error_page(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+struct ModeForm {
+    filter_mode: String,
+}
+
+/// The user's own "Accept e-mails from": Everyone, or whitelist and address book only.
+async fn mode_save(
+    PageUser(p): PageUser,
+    State(state): State<WebState>,
+    Form(f): Form<ModeForm>,
+) -> Response {
+    let patch = UserPatch {
+        filter_mode: Some(f.filter_mode),
+        ..Default::default()
+    };
+    match apply_patch(&p, &state, &p.account, patch).await {
+        Ok(_) => see_other("/panel/filtering?flash=policy-saved"),
+        Err(e) => filtering_page(&p, &state, None, Some(e.message)).await,
     }
 }
 

@@ -87,7 +87,26 @@ pub fn describe(a: &Action) -> String {
         Action::Delete => "Delete".into(),
         Action::MarkRead => "Mark as read".into(),
         Action::Flag => "Flag".into(),
-        Action::AutoReply { subject, .. } => format!("Auto-reply \u{201c}{subject}\u{201d}"),
+        Action::AutoReply {
+            subject,
+            start,
+            end,
+            interval_days,
+            ..
+        } => {
+            let mut d = format!(
+                "Auto-reply \u{201c}{subject}\u{201d} (at most once per sender every {interval_days} day(s)"
+            );
+            if let Some(s) = start {
+                d.push_str(&format!(", from {}", super::format_date(*s)));
+            }
+            if let Some(e) = end {
+                // `end` is exclusive: the last active day is the day before.
+                d.push_str(&format!(", until {}", super::format_date(*e - 1)));
+            }
+            d.push(')');
+            d
+        }
         Action::Stop => "Stop processing more rules".into(),
     }
 }
@@ -369,6 +388,13 @@ struct ActionForm {
     to: Option<String>,
     keep_copy: Option<String>,
     folder: Option<String>,
+    subject: Option<String>,
+    body: Option<String>,
+    /// `YYYY-MM-DD`: active from the start of this day (UTC).
+    start: Option<String>,
+    /// `YYYY-MM-DD`: active through the end of this day (UTC).
+    end: Option<String>,
+    interval_days: Option<String>,
 }
 
 fn action_of(f: ActionForm) -> Result<Action, String> {
@@ -384,6 +410,23 @@ fn action_of(f: ActionForm) -> Result<Action, String> {
         "mark_read" => Action::MarkRead,
         "flag" => Action::Flag,
         "stop" => Action::Stop,
+        "auto_reply" => {
+            let date = |field: &str, v: Option<String>| {
+                super::parse_date(field, v.as_deref().unwrap_or("")).map_err(|e| e.message)
+            };
+            let interval = f.interval_days.unwrap_or_default();
+            let interval_days = interval.trim().parse::<u32>().map_err(|_| {
+                format!("reply interval: {interval:?} is not a number of days; enter 1 to 365")
+            })?;
+            Action::AutoReply {
+                subject: f.subject.unwrap_or_default().trim().to_string(),
+                // Browsers send CRLF line ends; the body is stored with LF.
+                body: f.body.unwrap_or_default().replace("\r\n", "\n"),
+                start: date("active from", f.start)?,
+                end: date("active until", f.end)?.map(|e| e + 86_400),
+                interval_days,
+            }
+        }
         other => return Err(format!("{other:?} is not an action this page offers")),
     })
 }
