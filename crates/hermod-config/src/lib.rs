@@ -91,6 +91,8 @@ settings! {
     listen_imaps: Vec<SocketAddr> = addrs(&["0.0.0.0:993"]) => "listen.imaps";
     /// Web listeners: panels, webmail, REST API.
     listen_http: Vec<SocketAddr> = addrs(&["0.0.0.0:8080"]) => "listen.http";
+    /// Web listeners with TLS (the certificate of tls.cert); none by default.
+    listen_https: Vec<SocketAddr> = Vec::new() => "listen.https";
     /// Metadata store: sqlite://PATH or postgres://USER@HOST/DB; empty means sqlite in data_dir.
     store_url: String = String::new() => "store.url";
     /// Blob store: a directory; empty means data_dir/blobs.

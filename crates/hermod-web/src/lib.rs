@@ -106,6 +106,71 @@ pub fn app(state: WebState) -> Router {
         .with_state(state)
 }
 
+/// Serves the app over HTTPS on every listener until `shutdown` resolves. Session cookies
+/// are marked Secure here.
+pub async fn serve_tls(
+    listeners: Vec<tokio::net::TcpListener>,
+    tls: std::sync::Arc<rustls::ServerConfig>,
+    mut state: WebState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    use hyper_util::rt::TokioIo;
+    use tower::ServiceExt;
+    state.secure_cookies = true;
+    let app = app(state);
+    let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let mut tasks = tokio::task::JoinSet::new();
+    for listener in listeners {
+        let app = app.clone();
+        let acceptor = acceptor.clone();
+        let mut rx = rx.clone();
+        tasks.spawn(async move {
+            loop {
+                let (tcp, peer) = tokio::select! {
+                    r = listener.accept() => match r {
+                        Ok(c) => c,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "web accept failed");
+                            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                            continue;
+                        }
+                    },
+                    _ = rx.changed() => return,
+                };
+                let app = app.clone();
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    let Ok(Ok(stream)) = tokio::time::timeout(
+                        std::time::Duration::from_secs(30),
+                        acceptor.accept(tcp),
+                    )
+                    .await
+                    else {
+                        return;
+                    };
+                    let service = hyper::service::service_fn(
+                        move |mut req: hyper::Request<hyper::body::Incoming>| {
+                            req.extensions_mut()
+                                .insert(axum::extract::ConnectInfo(peer));
+                            app.clone().oneshot(req.map(axum::body::Body::new))
+                        },
+                    );
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+    }
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = tx.send(true);
+    });
+    while tasks.join_next().await.is_some() {}
+    Ok(())
+}
+
 /// Serves the app on every listener until `shutdown` resolves.
 pub async fn serve(
     listeners: Vec<tokio::net::TcpListener>,

@@ -130,7 +130,7 @@ pub async fn serve(settings: Settings) -> Result<()> {
     let imap_listeners = hermod_imap::start(imap)
         .await
         .map_err(|e| anyhow::anyhow!(e))?;
-    let web = start_web(&settings, store.clone(), auth.clone()).await?;
+    let web = start_web(&settings, store.clone(), auth.clone(), tls.clone()).await?;
 
     wait_for_shutdown().await?;
     let _ = web.send(true);
@@ -150,6 +150,7 @@ async fn start_web(
     settings: &Settings,
     store: hermod_store::Store,
     auth: Authenticator,
+    tls: Arc<rustls::ServerConfig>,
 ) -> Result<tokio::sync::watch::Sender<bool>> {
     let mut operators = Vec::new();
     for o in &settings.web_operators {
@@ -166,9 +167,30 @@ async fn start_web(
         tracing::info!(listener = "Http", address = %l.local_addr()?, "HTTP listening");
         listeners.push(l);
     }
+    let mut tls_listeners = Vec::new();
+    for addr in &settings.listen_https {
+        let l = tokio::net::TcpListener::bind(addr).await.with_context(|| {
+            format!("cannot listen on {addr} (listen.https); is another server using it? or change listen.https")
+        })?;
+        tracing::info!(listener = "Https", address = %l.local_addr()?, "HTTP listening");
+        tls_listeners.push(l);
+    }
     let mut state = hermod_web::WebState::new(store, settings.clone(), auth, operators);
     state.secure_cookies = settings.web_secure_cookies;
     let (stop, mut stopped) = tokio::sync::watch::channel(false);
+    if !tls_listeners.is_empty() {
+        // The web app wants HTTP/1.1 over TLS; the mail listeners' config offers no ALPN.
+        let tls_state = state.clone();
+        let mut stopped = stopped.clone();
+        tokio::spawn(async move {
+            let shutdown = async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            };
+            if let Err(e) = hermod_web::serve_tls(tls_listeners, tls, tls_state, shutdown).await {
+                tracing::error!(error = %e, "the HTTPS server stopped");
+            }
+        });
+    }
     tokio::spawn(async move {
         let shutdown = async move {
             let _ = stopped.wait_for(|s| *s).await;
