@@ -28,6 +28,7 @@ mod mailboxes;
 mod messages;
 mod queue;
 mod rules;
+mod web;
 
 use std::time::Duration;
 
@@ -48,6 +49,7 @@ pub use messages::{
     normalise_flag,
 };
 pub use rules::{NewRule, RuleOwner};
+pub use web::StoredToken;
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 

@@ -8,7 +8,15 @@ use sqlx::Row;
 
 use crate::{Result, Store, StoreError, now_ms};
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, V1), (2, V2), (3, V3), (4, V4), (5, V5), (6, V6)];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, V1),
+    (2, V2),
+    (3, V3),
+    (4, V4),
+    (5, V5),
+    (6, V6),
+    (7, V7),
+];
 
 const V1: &str = r#"
 CREATE TABLE plans (
@@ -206,6 +214,26 @@ CREATE TABLE auto_replies (
 const V6: &str = r#"
 ALTER TABLE domains ADD COLUMN dkim_selector TEXT;
 ALTER TABLE domains ADD COLUMN dkim_key TEXT;
+"#;
+
+/// Web: sessions and API tokens, shared by every node and kept across restarts. Only hashes
+/// of the secrets are stored.
+const V7: &str = r#"
+CREATE TABLE web_sessions (
+    id_hash TEXT PRIMARY KEY,
+    account TEXT NOT NULL REFERENCES accounts(address) ON DELETE CASCADE,
+    csrf TEXT NOT NULL,
+    last_seen BIGINT NOT NULL
+);
+CREATE INDEX web_sessions_account ON web_sessions(account);
+CREATE TABLE api_tokens (
+    id TEXT PRIMARY KEY,
+    account TEXT NOT NULL REFERENCES accounts(address) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    hash TEXT NOT NULL UNIQUE,
+    created_at BIGINT NOT NULL
+);
+CREATE INDEX api_tokens_account ON api_tokens(account);
 "#;
 
 pub(crate) async fn migrate(store: &Store) -> Result<()> {

@@ -53,7 +53,7 @@ pub async fn session_layer(State(state): State<WebState>, req: Request, next: Ne
     {
         // A script's API token. No CSRF check: a browser never adds this header by itself,
         // and a cross-site page cannot without a CORS preflight this app does not answer.
-        return match state.tokens.resolve(&secret) {
+        return match state.tokens.resolve(&secret).await {
             Some(t) => {
                 let session = Session {
                     id: format!("{TOKEN_SESSION}{}", t.id),
@@ -70,7 +70,10 @@ pub async fn session_layer(State(state): State<WebState>, req: Request, next: Ne
             .into_response(),
         };
     }
-    let session = session_id(&parts).and_then(|id| state.sessions.get(&id));
+    let session = match session_id(&parts) {
+        Some(id) => state.sessions.get(&id).await,
+        None => None,
+    };
     let mut body = body;
     let changes_state = matches!(
         parts.method,
@@ -228,7 +231,7 @@ impl FromRequestParts<WebState> for Principal {
             Some(a) if a.enabled => a,
             // Removed or disabled since the login: the session ends here.
             _ => {
-                state.sessions.remove(&session.id);
+                state.sessions.remove(&session.id).await;
                 return Err(ApiError::unauthorized());
             }
         };

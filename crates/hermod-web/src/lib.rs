@@ -34,8 +34,8 @@ use hermod_store::Store;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 pub use error::{ApiError, ApiResult};
-pub use session::{MemorySessions, Session, SessionStore};
-pub use tokens::{MemoryTokens, TokenStore};
+pub use session::{MemorySessions, Session, SessionStore, StoreSessions};
+pub use tokens::{MemoryTokens, StoreTokens, TokenStore};
 
 /// What every handler shares.
 #[derive(Clone)]
@@ -65,11 +65,11 @@ impl WebState {
     ) -> WebState {
         let ttl = Duration::from_secs(3600);
         WebState {
-            store,
+            store: store.clone(),
             settings: Arc::new(settings),
             auth,
-            sessions: Arc::new(MemorySessions::new(ttl)),
-            tokens: Arc::new(MemoryTokens::new()),
+            sessions: Arc::new(StoreSessions::new(store.clone(), ttl)),
+            tokens: Arc::new(StoreTokens::new(store.clone())),
             operators: Arc::new(operators),
             secure_cookies: false,
             session_ttl: ttl,

@@ -12,6 +12,8 @@ use hermod_model::EmailAddress;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use crate::session::BoxFut;
+
 /// What every token starts with, so a leaked one is easy to recognise (and to scan for).
 pub const PREFIX: &str = "hmd_";
 
@@ -32,17 +34,123 @@ pub struct ApiToken {
 
 /// Where API tokens are kept, by the SHA-256 of the secret.
 pub trait TokenStore: Send + Sync + 'static {
-    /// A new token: its record and the secret to show once. `None` when the account already
-    /// has [`MAX_PER_ACCOUNT`] tokens.
-    fn create(&self, account: EmailAddress, name: String) -> Option<(ApiToken, String)>;
+    /// A new token: its record and the secret to show once. `Ok(None)` when the account
+    /// already has [`MAX_PER_ACCOUNT`] tokens.
+    fn create(
+        &self,
+        account: EmailAddress,
+        name: String,
+    ) -> BoxFut<'_, Result<Option<(ApiToken, String)>, String>>;
     /// The account's tokens, oldest first.
-    fn list(&self, account: &EmailAddress) -> Vec<ApiToken>;
+    fn list<'a>(&'a self, account: &'a EmailAddress) -> BoxFut<'a, Vec<ApiToken>>;
     /// Revokes one of the account's tokens; false when it has no token with this id.
-    fn revoke(&self, account: &EmailAddress, id: &str) -> bool;
+    fn revoke<'a>(&'a self, account: &'a EmailAddress, id: &'a str) -> BoxFut<'a, bool>;
     /// The token a secret belongs to, if it is live.
-    fn resolve(&self, secret: &str) -> Option<ApiToken>;
+    fn resolve<'a>(&'a self, secret: &'a str) -> BoxFut<'a, Option<ApiToken>>;
     /// Revokes every token of an account (disabled, or its password reset by an admin).
-    fn remove_account(&self, account: &EmailAddress);
+    fn remove_account<'a>(&'a self, account: &'a EmailAddress) -> BoxFut<'a, ()>;
+}
+
+fn new_token(account: EmailAddress, name: String) -> (ApiToken, String) {
+    let secret = format!("{PREFIX}{}", crate::session::random_token());
+    let token = ApiToken {
+        id: hex::encode(rand::random::<[u8; 8]>()),
+        account,
+        name,
+        created_at: hermod_store::now_ms(),
+    };
+    (token, secret)
+}
+
+/// Tokens in the metadata store: durable and shared by every node; only hashes are stored.
+pub struct StoreTokens {
+    store: hermod_store::Store,
+}
+
+impl StoreTokens {
+    pub fn new(store: hermod_store::Store) -> StoreTokens {
+        StoreTokens { store }
+    }
+}
+
+fn from_stored(t: hermod_store::StoredToken) -> ApiToken {
+    ApiToken {
+        id: t.id,
+        account: t.account,
+        name: t.name,
+        created_at: t.created_at,
+    }
+}
+
+impl TokenStore for StoreTokens {
+    fn create(
+        &self,
+        account: EmailAddress,
+        name: String,
+    ) -> BoxFut<'_, Result<Option<(ApiToken, String)>, String>> {
+        Box::pin(async move {
+            let (token, secret) = new_token(account, name);
+            let stored = hermod_store::StoredToken {
+                id: token.id.clone(),
+                account: token.account.clone(),
+                name: token.name.clone(),
+                created_at: token.created_at,
+            };
+            match self
+                .store
+                .api_token_create(&stored, &hash(&secret), MAX_PER_ACCOUNT)
+                .await
+            {
+                Ok(true) => Ok(Some((token, secret))),
+                Ok(false) => Ok(None),
+                Err(e) => Err(format!("cannot keep the token: {e}")),
+            }
+        })
+    }
+
+    fn list<'a>(&'a self, account: &'a EmailAddress) -> BoxFut<'a, Vec<ApiToken>> {
+        Box::pin(async move {
+            match self.store.api_tokens(account).await {
+                Ok(list) => list.into_iter().map(from_stored).collect(),
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot list API tokens");
+                    Vec::new()
+                }
+            }
+        })
+    }
+
+    fn revoke<'a>(&'a self, account: &'a EmailAddress, id: &'a str) -> BoxFut<'a, bool> {
+        Box::pin(async move {
+            self.store
+                .api_token_revoke(account, id)
+                .await
+                .unwrap_or(false)
+        })
+    }
+
+    fn resolve<'a>(&'a self, secret: &'a str) -> BoxFut<'a, Option<ApiToken>> {
+        Box::pin(async move {
+            if !secret.starts_with(PREFIX) {
+                return None;
+            }
+            match self.store.api_token_by_hash(&hash(secret)).await {
+                Ok(t) => t.map(from_stored),
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot look up an API token");
+                    None
+                }
+            }
+        })
+    }
+
+    fn remove_account<'a>(&'a self, account: &'a EmailAddress) -> BoxFut<'a, ()> {
+        Box::pin(async move {
+            if let Err(e) = self.store.api_tokens_remove_account(account).await {
+                tracing::error!(error = %e, "cannot revoke an account's API tokens");
+            }
+        })
+    }
 }
 
 /// The stored form of a secret: hex SHA-256.
@@ -67,15 +175,9 @@ impl MemoryTokens {
     }
 }
 
-impl TokenStore for MemoryTokens {
-    fn create(&self, account: EmailAddress, name: String) -> Option<(ApiToken, String)> {
-        let secret = format!("{PREFIX}{}", crate::session::random_token());
-        let token = ApiToken {
-            id: hex::encode(rand::random::<[u8; 8]>()),
-            account,
-            name,
-            created_at: hermod_store::now_ms(),
-        };
+impl MemoryTokens {
+    fn create_now(&self, account: EmailAddress, name: String) -> Option<(ApiToken, String)> {
+        let (token, secret) = new_token(account, name);
         let mut map = self.lock();
         if map.values().filter(|t| t.account == token.account).count() >= MAX_PER_ACCOUNT {
             return None;
@@ -84,7 +186,7 @@ impl TokenStore for MemoryTokens {
         Some((token, secret))
     }
 
-    fn list(&self, account: &EmailAddress) -> Vec<ApiToken> {
+    fn list_now(&self, account: &EmailAddress) -> Vec<ApiToken> {
         let mut out: Vec<ApiToken> = self
             .lock()
             .values()
@@ -95,22 +197,49 @@ impl TokenStore for MemoryTokens {
         out
     }
 
-    fn revoke(&self, account: &EmailAddress, id: &str) -> bool {
+    fn revoke_now(&self, account: &EmailAddress, id: &str) -> bool {
         let mut map = self.lock();
         let before = map.len();
         map.retain(|_, t| !(&t.account == account && t.id == id));
         map.len() != before
     }
 
-    fn resolve(&self, secret: &str) -> Option<ApiToken> {
+    fn resolve_now(&self, secret: &str) -> Option<ApiToken> {
         if !secret.starts_with(PREFIX) {
             return None;
         }
         self.lock().get(&hash(secret)).cloned()
     }
 
-    fn remove_account(&self, account: &EmailAddress) {
+    fn remove_account_now(&self, account: &EmailAddress) {
         self.lock().retain(|_, t| &t.account != account);
+    }
+}
+
+impl TokenStore for MemoryTokens {
+    fn create(
+        &self,
+        account: EmailAddress,
+        name: String,
+    ) -> BoxFut<'_, Result<Option<(ApiToken, String)>, String>> {
+        let r = self.create_now(account, name);
+        Box::pin(std::future::ready(Ok(r)))
+    }
+    fn list<'a>(&'a self, account: &'a EmailAddress) -> BoxFut<'a, Vec<ApiToken>> {
+        let r = self.list_now(account);
+        Box::pin(std::future::ready(r))
+    }
+    fn revoke<'a>(&'a self, account: &'a EmailAddress, id: &'a str) -> BoxFut<'a, bool> {
+        let r = self.revoke_now(account, id);
+        Box::pin(std::future::ready(r))
+    }
+    fn resolve<'a>(&'a self, secret: &'a str) -> BoxFut<'a, Option<ApiToken>> {
+        let r = self.resolve_now(secret);
+        Box::pin(std::future::ready(r))
+    }
+    fn remove_account<'a>(&'a self, account: &'a EmailAddress) -> BoxFut<'a, ()> {
+        self.remove_account_now(account);
+        Box::pin(std::future::ready(()))
     }
 }
 
@@ -122,7 +251,7 @@ mod tests {
     fn only_the_hash_is_kept_and_revoking_works() {
         let store = MemoryTokens::new();
         let a = EmailAddress::parse("a@example.com").unwrap();
-        let (t, secret) = store.create(a.clone(), "backup".into()).unwrap();
+        let (t, secret) = store.create_now(a.clone(), "backup".into()).unwrap();
         assert!(secret.starts_with(PREFIX) && secret.len() == PREFIX.len() + 64);
         assert!(
             store
@@ -130,17 +259,17 @@ mod tests {
                 .keys()
                 .all(|k| k != &secret && k == &hash(&secret))
         );
-        assert_eq!(store.resolve(&secret).unwrap().id, t.id);
-        assert!(store.resolve("hmd_00").is_none());
+        assert_eq!(store.resolve_now(&secret).unwrap().id, t.id);
+        assert!(store.resolve_now("hmd_00").is_none());
         let other = EmailAddress::parse("b@example.com").unwrap();
-        assert!(!store.revoke(&other, &t.id));
-        assert!(store.revoke(&a, &t.id));
-        assert!(store.resolve(&secret).is_none());
+        assert!(!store.revoke_now(&other, &t.id));
+        assert!(store.revoke_now(&a, &t.id));
+        assert!(store.resolve_now(&secret).is_none());
         for i in 0..MAX_PER_ACCOUNT {
-            assert!(store.create(a.clone(), format!("t{i}")).is_some());
+            assert!(store.create_now(a.clone(), format!("t{i}")).is_some());
         }
-        assert!(store.create(a.clone(), "one too many".into()).is_none());
-        store.remove_account(&a);
-        assert!(store.list(&a).is_empty());
+        assert!(store.create_now(a.clone(), "one too many".into()).is_none());
+        store.remove_account_now(&a);
+        assert!(store.list_now(&a).is_empty());
     }
 }

@@ -54,7 +54,11 @@ pub async fn open_session(
         .login("web", "-", ip, login.trim(), password)
         .await
     {
-        Login::Ok(address) => Ok(state.sessions.create(address)),
+        Login::Ok(address) => state
+            .sessions
+            .create(address)
+            .await
+            .map_err(ApiError::internal),
         Login::Failed => Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
             "wrong e-mail address or password; log in with your full e-mail address",
@@ -92,7 +96,7 @@ pub async fn logout(
     axum::Extension(current): axum::Extension<CurrentSession>,
 ) -> ApiResult<Response> {
     let session = current.0.ok_or_else(ApiError::unauthorized)?;
-    state.sessions.remove(&session.id);
+    state.sessions.remove(&session.id).await;
     Ok((
         StatusCode::NO_CONTENT,
         [(header::SET_COOKIE, clear_cookie(&state))],

@@ -27,7 +27,7 @@ pub struct CreatedToken {
 }
 
 pub async fn list(p: Principal, State(state): State<WebState>) -> Json<Vec<ApiToken>> {
-    Json(state.tokens.list(p.address()))
+    Json(state.tokens.list(p.address()).await)
 }
 
 pub async fn create(
@@ -49,6 +49,8 @@ pub async fn create(
     let (token, secret) = state
         .tokens
         .create(p.address().clone(), name)
+        .await
+        .map_err(ApiError::internal)?
         .ok_or_else(|| {
             ApiError::new(
                 StatusCode::CONFLICT,
@@ -71,7 +73,7 @@ pub async fn revoke(
     State(state): State<WebState>,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    if state.tokens.revoke(p.address(), &id) {
+    if state.tokens.revoke(p.address(), &id).await {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::not_found("token", &id))

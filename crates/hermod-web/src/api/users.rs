@@ -185,8 +185,8 @@ pub async fn apply_patch(
         .update_account(&account.address, &update)
         .await?;
     if !updated.enabled {
-        state.sessions.remove_account(&updated.address);
-        state.tokens.remove_account(&updated.address);
+        state.sessions.remove_account(&updated.address).await;
+        state.tokens.remove_account(&updated.address).await;
     }
     Ok(updated)
 }
@@ -238,8 +238,8 @@ pub async fn change_password(
         .set_password(&account.address, &body.password)
         .await?;
     if !own {
-        state.sessions.remove_account(&account.address);
-        state.tokens.remove_account(&account.address);
+        state.sessions.remove_account(&account.address).await;
+        state.tokens.remove_account(&account.address).await;
     }
     Ok(())
 }

@@ -174,7 +174,7 @@ async fn logout(
     axum::Extension(current): axum::Extension<CurrentSession>,
 ) -> Response {
     if let Some(s) = current.0 {
-        state.sessions.remove(&s.id);
+        state.sessions.remove(&s.id).await;
     }
     (
         [(header::SET_COOKIE, clear_cookie(&state))],
