@@ -219,3 +219,25 @@ def test_html_in_names_and_subjects_renders_inert(web):
     assert page.get_by_text("<script>alert(3)</script>", exact=False).count() >= 1
     time.sleep(0.5)
     assert screens.dialogs == [], "no script from mail or names may run"
+
+
+def test_domain_admin_tracks_the_domains_deliveries(web):
+    s, screens = web
+    s.cli("domain", "admin", "example.com", "ann@example.com")
+    s.add_domain("other.example")
+    with smtplib.SMTP_SSL("127.0.0.1", s.submissions_port, context=tls_context()) as smtp:
+        smtp.login("bob@example.com", PW)
+        smtp.sendmail("bob@example.com", ["friend@elsewhere.example"],
+                      b"From: bob@example.com\r\nTo: friend@elsewhere.example\r\nSubject: quarterly\r\n\r\nhi\r\n")
+    page = screens.page
+    login(screens, "ann@example.com")
+    page.get_by_role("link", name="Track Deliveries").first.click()
+    page.wait_for_load_state()
+    screens.shot("domain-deliveries")
+    row = page.get_by_role("row").filter(has_text="friend@elsewhere.example")
+    assert row.count() == 1
+    assert "bob@example.com" in row.inner_text() and "quarterly" in row.inner_text()
+    assert "queued" in row.inner_text()
+    # Another domain's deliveries do not exist for this admin.
+    r = page.goto("/admin/domains/other.example/deliveries")
+    assert r.status == 404

@@ -39,6 +39,58 @@ pub fn router() -> Router<WebState> {
             get(aliases).post(alias_add),
         )
         .route("/admin/domains/{domain}/aliases/remove", post(alias_remove))
+        .route("/admin/deliveries", get(deliveries_start))
+        .route("/admin/domains/{domain}/deliveries", get(deliveries))
+}
+
+async fn deliveries_start(
+    PageUser(p): PageUser,
+    State(state): State<WebState>,
+    Query(q): Query<StartQuery>,
+) -> Response {
+    start(&p, &state, q, "deliveries").await
+}
+
+#[derive(Template)]
+#[template(path = "admin_deliveries.html")]
+struct DeliveriesTpl {
+    page: Page,
+    domain: String,
+    domains: Vec<String>,
+    sent: u64,
+    messages: Vec<hermod_model::OutgoingMessage>,
+}
+
+/// Admin Panel → Track Deliveries: what the domain's users sent in the last 24 hours, each
+/// recipient with its status.
+async fn deliveries(
+    PageUser(p): PageUser,
+    State(state): State<WebState>,
+    Path(domain): Path<String>,
+) -> Response {
+    let d = match p.domain(&state, &domain).await {
+        Ok(d) => d,
+        Err(e) => return super::error_page(e),
+    };
+    let messages = match state
+        .store
+        .list_outgoing(None, Some(&d.name), hermod_store::day_window_start(), 1000)
+        .await
+    {
+        Ok(m) => m,
+        Err(e) => return super::error_page(e.into()),
+    };
+    let domains = match my_domains(&p, &state).await {
+        Ok(d) => d,
+        Err(e) => return super::error_page(e),
+    };
+    crate::html::render(&DeliveriesTpl {
+        page: Page::new(&p, "Track Deliveries"),
+        domain: d.name.to_string(),
+        domains,
+        sent: messages.iter().map(|m| u64::from(m.counted)).sum(),
+        messages,
+    })
 }
 
 #[derive(Deserialize, Default)]
