@@ -21,9 +21,7 @@ use std::collections::{HashSet, VecDeque};
 
 use hermod_model::{DeliveryStatus, EmailAddress, IndexData};
 use hermod_rules::{AutoReplySpec, MessageFacts, Plan};
-use hermod_store::{
-    BlobStore, Derived, FsBlobStore, LocalCopy, NewOutgoing, Store, StoreError, day_window_start,
-};
+use hermod_store::{BlobStore, Derived, FsBlobStore, LocalCopy, NewOutgoing, Store, StoreError};
 
 /// The secret SRS addresses of forwarded mail are signed with: made once, kept in the data
 /// directory as `srs.key` (all nodes of one installation must share it, so bounces to a
@@ -222,9 +220,10 @@ impl Delivery {
                 "it was already forwarded {MAX_REDIRECTS} times"
             )));
         }
-        let acct = self.store.get_account(account).await?;
-        let limit = self.store.daily_limit(&acct).await?;
-        let sent = self.store.sent_since(account, day_window_start()).await?;
+        let (sent, limit) = self
+            .store
+            .sent_today(&self.store.get_account(account).await?)
+            .await?;
         if sent >= u64::from(limit) {
             return Ok(Err(format!("the daily send limit of {limit} is reached")));
         }

@@ -15,7 +15,7 @@ use hermod_model::{
     DeliveryStatus, EmailAddress, FilterScope, IncomingLogEntry, LogStatus, Policy, ReplyProfile,
     Verdict,
 };
-use hermod_store::{Commit, IndexData, NewOutgoing, day_window_start, now_ms};
+use hermod_store::{Commit, IndexData, NewOutgoing, now_ms};
 use smtp_proto::{AUTH_LOGIN, AUTH_PLAIN, Request};
 
 use crate::data::DataSummary;
@@ -433,9 +433,8 @@ impl Session {
 
     async fn daily_limit_reached(&self, account: &EmailAddress) -> hermod_store::Result<bool> {
         let store = &self.shared.store;
-        let acct = store.get_account(account).await?;
-        let limit = store.daily_limit(&acct).await?;
-        Ok(store.sent_since(account, day_window_start()).await? >= u64::from(limit))
+        let (sent, limit) = store.sent_today(&store.get_account(account).await?).await?;
+        Ok(sent >= u64::from(limit))
     }
 
     fn temp_failure(&mut self, e: impl std::fmt::Display) -> Action {

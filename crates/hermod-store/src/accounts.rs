@@ -228,6 +228,16 @@ impl Store {
         Ok((ok && account.enabled).then_some(account))
     }
 
+    /// What an account sent in the rolling 24 hours, and its daily limit: the one check
+    /// submission, forwarding and the panels all make.
+    pub async fn sent_today(&self, account: &Account) -> Result<(u64, u32)> {
+        let limit = self.daily_limit(account).await?;
+        let sent = self
+            .sent_since(&account.address, crate::day_window_start())
+            .await?;
+        Ok((sent, limit))
+    }
+
     /// The daily limit that applies to an account: its override, else its plan's.
     pub async fn daily_limit(&self, account: &Account) -> Result<u32> {
         match account.send_limit_override {

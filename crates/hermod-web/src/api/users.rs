@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use hermod_model::{Account, DomainName};
-use hermod_store::{AccountUpdate, NewAccount, day_window_start};
+use hermod_store::{AccountUpdate, NewAccount};
 use serde::{Deserialize, Serialize};
 
 use super::domains::parse_filter_mode;
@@ -23,11 +23,7 @@ pub struct UserView {
 }
 
 pub async fn view(state: &WebState, account: Account) -> ApiResult<UserView> {
-    let daily_limit = state.store.daily_limit(&account).await?;
-    let sent_24h = state
-        .store
-        .sent_since(&account.address, day_window_start())
-        .await?;
+    let (sent_24h, daily_limit) = state.store.sent_today(&account).await?;
     Ok(UserView {
         account,
         daily_limit,
