@@ -10,7 +10,7 @@ use hermod_imap_proto::frame::{literal_at_end, tag_of};
 use hermod_imap_proto::parse_command;
 use hermod_store::{FsBlobStore, Store};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
@@ -74,14 +74,7 @@ pub async fn start(shared: Arc<Shared>) -> Result<Listeners, String> {
         (ListenerKind::Imaps, &s.listen_imaps, "listen.imaps"),
     ] {
         for addr in addrs {
-            let listener = TcpListener::bind(addr).await.map_err(|e| {
-                let hint = if e.kind() == std::io::ErrorKind::PermissionDenied {
-                    "ports below 1024 need root or CAP_NET_BIND_SERVICE"
-                } else {
-                    "is another server using it?"
-                };
-                format!("cannot listen on {addr} ({key}): {e}; {hint}, or change {key}")
-            })?;
+            let listener = hermod_net::bind(addr, key).await?;
             plan.push((kind, listener));
         }
     }
@@ -94,27 +87,13 @@ pub async fn start(shared: Arc<Shared>) -> Result<Listeners, String> {
         let local = listener.local_addr().map_err(|e| e.to_string())?;
         tracing::info!(listener = ?kind, address = %local, "IMAP listening");
         bound.push((kind, local));
-        tasks.push(tokio::spawn(accept_loop(shared.clone(), kind, listener)));
+        let shared = shared.clone();
+        tasks.push(tokio::spawn(hermod_net::accept_forever(
+            listener,
+            move |tcp, peer| handle(shared.clone(), kind, tcp, peer),
+        )));
     }
     Ok(Listeners { bound, tasks })
-}
-
-async fn accept_loop(shared: Arc<Shared>, kind: ListenerKind, listener: TcpListener) {
-    loop {
-        match listener.accept().await {
-            Ok((tcp, peer)) => {
-                let shared = shared.clone();
-                tokio::spawn(async move {
-                    let _ = tcp.set_nodelay(true);
-                    handle(shared, kind, tcp, peer).await;
-                });
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "accept failed");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        }
-    }
 }
 
 pub trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}

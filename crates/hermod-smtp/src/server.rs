@@ -9,7 +9,7 @@ use hermod_config::Settings;
 use hermod_store::{BlobId, BlobStore, FsBlobStore, IndexData, Store};
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
@@ -94,14 +94,7 @@ pub async fn start(shared: Arc<Shared>) -> Result<Listeners, String> {
         ),
     ] {
         for addr in addrs {
-            let listener = TcpListener::bind(addr).await.map_err(|e| {
-                let hint = if e.kind() == std::io::ErrorKind::PermissionDenied {
-                    "ports below 1024 need root or CAP_NET_BIND_SERVICE"
-                } else {
-                    "is another server using it?"
-                };
-                format!("cannot listen on {addr} ({key}): {e}; {hint}, or change {key}")
-            })?;
+            let listener = hermod_net::bind(addr, key).await?;
             plan.push((kind, listener));
         }
     }
@@ -115,28 +108,12 @@ pub async fn start(shared: Arc<Shared>) -> Result<Listeners, String> {
         tracing::info!(listener = ?kind, address = %local, "SMTP listening");
         bound.push((kind, local));
         let shared = shared.clone();
-        tasks.push(tokio::spawn(accept_loop(shared, kind, listener)));
+        tasks.push(tokio::spawn(hermod_net::accept_forever(
+            listener,
+            move |tcp, peer| handle(shared.clone(), kind, tcp, peer),
+        )));
     }
     Ok(Listeners { bound, tasks })
-}
-
-async fn accept_loop(shared: Arc<Shared>, kind: ListenerKind, listener: TcpListener) {
-    loop {
-        match listener.accept().await {
-            Ok((tcp, peer)) => {
-                let shared = shared.clone();
-                tokio::spawn(async move {
-                    let _ = tcp.set_nodelay(true);
-                    handle(shared, kind, tcp, peer).await;
-                });
-            }
-            Err(e) => {
-                // Out of file descriptors and the like: wait rather than spin.
-                tracing::warn!(error = %e, "accept failed");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        }
-    }
 }
 
 pub trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}

@@ -159,22 +159,23 @@ async fn start_web(
         })?;
         operators.push(a);
     }
-    let mut listeners = Vec::new();
-    for addr in &settings.listen_http {
-        let l = tokio::net::TcpListener::bind(addr).await.with_context(|| {
-            format!("cannot listen on {addr} (listen.http); is another server using it? or change listen.http")
-        })?;
-        tracing::info!(listener = "Http", address = %l.local_addr()?, "HTTP listening");
-        listeners.push(l);
+    let mut bound = [Vec::new(), Vec::new()];
+    for ((addrs, key, name), out) in [
+        (&settings.listen_http, "listen.http", "Http"),
+        (&settings.listen_https, "listen.https", "Https"),
+    ]
+    .into_iter()
+    .zip(bound.iter_mut())
+    {
+        for addr in addrs {
+            let l = hermod_net::bind(addr, key)
+                .await
+                .map_err(|e| anyhow::anyhow!(e))?;
+            tracing::info!(listener = name, address = %l.local_addr()?, "HTTP listening");
+            out.push(l);
+        }
     }
-    let mut tls_listeners = Vec::new();
-    for addr in &settings.listen_https {
-        let l = tokio::net::TcpListener::bind(addr).await.with_context(|| {
-            format!("cannot listen on {addr} (listen.https); is another server using it? or change listen.https")
-        })?;
-        tracing::info!(listener = "Https", address = %l.local_addr()?, "HTTP listening");
-        tls_listeners.push(l);
-    }
+    let [listeners, tls_listeners] = bound;
     let mut state = hermod_web::WebState::new(store, settings.clone(), auth, operators);
     state.secure_cookies = settings.web_secure_cookies;
     let (stop, mut stopped) = tokio::sync::watch::channel(false);
